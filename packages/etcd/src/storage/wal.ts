@@ -129,7 +129,13 @@ interface Replay {
   torn: { file: string; offset: number; reason: string; size: number } | null;
 }
 
-async function replay(fs: FileSystem, dir: string, segments: Segment[], from: SnapshotMarker): Promise<Replay> {
+async function replay(
+  fs: FileSystem,
+  dir: string,
+  segments: Segment[],
+  from: SnapshotMarker,
+  collectEntries: boolean,
+): Promise<Replay> {
   let metadata: WalMetadata | null = null;
   let hardState: HardState = { ...EMPTY_HARD_STATE };
   const entries: Entry[] = [];
@@ -180,6 +186,7 @@ async function replay(fs: FileSystem, dir: string, segments: Segment[], from: Sn
           }
           break;
         case RecordType.entries:
+          if (!collectEntries) break;
           for (const e of rec.entries) {
             if (e.index <= from.index) continue;
             const pos = e.index - from.index - 1;
@@ -271,7 +278,7 @@ export class Wal {
       throw new WalSnapshotNotFoundError(dir, from.index, from.term, 'the segments covering it were purged');
     }
     const used = segments.slice(start);
-    const r = await replay(fs, dir, used, from);
+    const r = await replay(fs, dir, used, from, true);
     if (
       opts.expect &&
       (opts.expect.clusterId !== r.metadata.clusterId || opts.expect.memberId !== r.metadata.memberId)
@@ -293,7 +300,8 @@ export class Wal {
       await handle.sync();
     }
     const lastIndex = r.entries.length > 0 ? r.entries[r.entries.length - 1]!.index : from.index;
-    const wal = new Wal(fs, dir, r.metadata, used, handle, r.lastValidEnd, r.crc, lastIndex, r.hardState, opts);
+    // All segments stay listed (not just those replayed) so purgeBefore deletes the older ones too.
+    const wal = new Wal(fs, dir, r.metadata, segments, handle, r.lastValidEnd, r.crc, lastIndex, r.hardState, opts);
     return { metadata: r.metadata, hardState: r.hardState, entries: r.entries, wal };
   }
 
@@ -305,7 +313,8 @@ export class Wal {
   static async readSnapshotMarkers(fs: FileSystem, dir: string): Promise<SnapshotMarker[]> {
     const { segments } = await listSegments(fs, dir);
     if (segments.length === 0) throw new WalNotInitializedError(dir);
-    const r = await replay(fs, dir, segments, { index: 0, term: 0 });
+    // Segments may have been purged below a snapshot, so entries (which would show a gap) are not read.
+    const r = await replay(fs, dir, segments, { index: -1, term: -1 }, false);
     return [{ index: 0, term: 0 }, ...r.markers.filter((m) => m.index <= r.hardState.commit)];
   }
 
