@@ -256,3 +256,28 @@ test('an fsync failure rejects the waiting saves and every later one', async () 
   await wal.close();
   await assert.rejects(wal.saveSnapshot({ index: 1, term: 1 }), (e) => isKemuError(e, 'WAL_CLOSED'));
 });
+
+test('group commit: looping writers that re-issue on acknowledgement share one fsync per round', async (t) => {
+  for (const writers of [1, 16, 64]) {
+    const fs = new MemoryFileSystem();
+    const wal = await Wal.create(fs, DIR, META);
+    let next = 1;
+    await Promise.all(
+      Array.from({ length: writers }, async () => {
+        for (let k = 0; k < 10; k++) {
+          const i = next++;
+          await wal.save(hs(1, i - 1), makeEntries(i, i, 1));
+        }
+      }),
+    );
+    const { saves, fsyncs } = wal.stats();
+    t.diagnostic(`${writers} writers: ${fsyncs} fsyncs for ${saves} saves`);
+    assert.equal(saves, writers * 10);
+    // Every round after the first carries all writers: about 10 fsyncs whatever the concurrency.
+    assert.ok(fsyncs <= 11, `${writers} writers: ${fsyncs} fsyncs for ${saves} saves`);
+    assert.equal(fs.counts.get('datasync'), fsyncs);
+    await wal.close();
+    const r = await Wal.open(fs, DIR);
+    assert.equal(r.entries.length, writers * 10);
+  }
+});

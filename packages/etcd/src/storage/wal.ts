@@ -452,6 +452,9 @@ export class Wal {
       }
       this.counters.saves += batch.length;
       for (const p of batch) p.resolve();
+      // One microtask turn lets callers awaiting the saves just acknowledged issue their next ones, so
+      // they join the next batch together instead of one going alone and the rest waiting behind it.
+      await Promise.resolve();
       if (this.offset >= this.segmentBytes) {
         try {
           await this.cut();
