@@ -15,7 +15,9 @@ import { entryData } from './fixtures/storage-helpers.js';
 
 const META = { clusterId: 'crash', memberId: 'etcd-0' };
 const DIR = '/m/wal';
-const SEEDS = 150;
+// KEMU_SEED / KEMU_CRASH_SEEDS widen or move the search when hunting a bug; a failing seed is named.
+const FIRST_SEED = Number(process.env.KEMU_SEED ?? 1);
+const SEEDS = Number(process.env.KEMU_CRASH_SEEDS ?? 150);
 const EPOCHS = 3;
 
 type ModelRecord = { kind: 'entries'; entries: Entry[] } | { kind: 'hs'; hs: HardState };
@@ -121,7 +123,7 @@ async function openLikeAMember(fs: MemoryFileSystem) {
 test('every acknowledged save survives a crash at any point, and nothing corrupt is served', async () => {
   let crashesChecked = 0;
   let tornRecovered = 0;
-  for (let seed = 1; seed <= SEEDS; seed++) {
+  for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
     const rng = new SeededRandom(seed);
     let fs = new MemoryFileSystem();
     let state: ModelState = { entries: [], hs: { term: 0, vote: null, commit: 0 } };

@@ -83,6 +83,18 @@ test('a rewritten tail replaces the conflicting suffix (raft truncation)', async
   assert.equal(r.wal.lastEntryIndex, 9);
 });
 
+test('a rewrite at or below the snapshot index still drops the stale tail written before it', async () => {
+  const fs = new MemoryFileSystem();
+  const wal = await Wal.create(fs, DIR, META);
+  await wal.save(hs(1, 4), makeEntries(1, 9, 1));
+  await wal.save(hs(2, 5), makeEntries(5, 5, 2)); // term 2 leader rewrites from 5 and commits it
+  await wal.saveSnapshot({ index: 5, term: 2 });
+  await wal.close();
+  const r = await Wal.open(fs, DIR, { fromSnapshot: { index: 5, term: 2 } });
+  assert.deepEqual(r.entries, [], 'entries 6..9 of term 1 were cut off by the rewrite of 5');
+  assert.equal(r.wal.lastEntryIndex, 5);
+});
+
 test('entries that leave a gap or are not contiguous are rejected before anything is written', async () => {
   const fs = new MemoryFileSystem();
   const wal = await Wal.create(fs, DIR, META);

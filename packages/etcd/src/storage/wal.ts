@@ -188,7 +188,11 @@ async function replay(
         case RecordType.entries:
           if (!collectEntries) break;
           for (const e of rec.entries) {
-            if (e.index <= from.index) continue;
+            if (e.index <= from.index) {
+              // A rewrite at or below the snapshot still cuts off whatever was written after it.
+              entries.length = 0;
+              continue;
+            }
             const pos = e.index - from.index - 1;
             if (pos > entries.length) {
               throw new WalCorruptError(
