@@ -223,6 +223,28 @@ test('segments are cut past the size limit and purged below a snapshot', async (
   );
 });
 
+test('a snapshot installed past the end of the log: replay resumes after it', async () => {
+  const fs = new MemoryFileSystem();
+  const wal = await Wal.create(fs, DIR, META, { segmentBytes: 200 });
+  await wal.save(hs(1, 3), makeEntries(1, 5, 1));
+  await wal.saveSnapshot({ index: 100, term: 4 }); // a leader sent us its snapshot
+  await wal.save(hs(4, 100), []);
+  assert.equal(wal.lastEntryIndex, 100);
+  for (let i = 101; i <= 110; i++) await wal.save(hs(4, i - 1), makeEntries(i, i, 4));
+  // Segments cut after the install are named after it, so a purge below 100 drops the old ones.
+  const starts = wal.segmentNames.map((n) => Number.parseInt(n.split('-')[1]!, 16));
+  assert.ok(starts.at(-1)! >= 101);
+  assert.ok(
+    starts.every((s) => s <= 6 || s >= 101),
+    `segment starts ${starts.join(',')}`,
+  );
+  await wal.purgeBefore(100);
+  await wal.close();
+  assert.deepEqual((await Wal.readSnapshotMarkers(fs, DIR)).at(-1), { index: 100, term: 4 });
+  const r = await Wal.open(fs, DIR, { fromSnapshot: { index: 100, term: 4 } });
+  assert.deepEqual(plain(r.entries), plain(makeEntries(101, 110, 4)));
+});
+
 test('snapshot markers count only once committed', async () => {
   const fs = new MemoryFileSystem();
   const wal = await Wal.create(fs, DIR, META);

@@ -495,6 +495,8 @@ export class Wal {
     for (const p of batch) {
       if (p.kind === 'snapshot') {
         w.writeSnapshot(p.marker);
+        // An installed snapshot can jump past the log; the next segment must be named after it.
+        lastIndex = Math.max(lastIndex, p.marker.index);
         continue;
       }
       if (p.entries.length > 0) {
