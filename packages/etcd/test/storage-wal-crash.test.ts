@@ -17,7 +17,7 @@ const META = { clusterId: 'crash', memberId: 'etcd-0' };
 const DIR = '/m/wal';
 // KEMU_SEED / KEMU_CRASH_SEEDS widen or move the search when hunting a bug; a failing seed is named.
 const FIRST_SEED = Number(process.env.KEMU_SEED ?? 1);
-const SEEDS = Number(process.env.KEMU_CRASH_SEEDS ?? 150);
+const SEEDS = Number(process.env.KEMU_CRASH_SEEDS ?? 120);
 const EPOCHS = 3;
 
 type ModelRecord = { kind: 'entries'; entries: Entry[] } | { kind: 'hs'; hs: HardState };
@@ -33,8 +33,8 @@ function apply(state: ModelState, rec: ModelRecord): void {
     return;
   }
   for (const e of rec.entries) {
-    const pos = state.entries.findIndex((x) => x.index >= e.index);
-    if (pos >= 0) state.entries.length = pos;
+    // Entries are sorted and contiguous: drop everything from e.index on.
+    while (state.entries.length > 0 && state.entries[state.entries.length - 1]!.index >= e.index) state.entries.pop();
     state.entries.push({ index: e.index, term: e.term });
   }
 }
@@ -42,9 +42,14 @@ function apply(state: ModelState, rec: ModelRecord): void {
 function matches(state: ModelState, from: number, got: { entries: Entry[]; hardState: HardState }): boolean {
   const h = state.hs;
   if (h.term !== got.hardState.term || h.commit !== got.hardState.commit || h.vote !== got.hardState.vote) return false;
-  const want = state.entries.filter((e) => e.index > from);
-  if (want.length !== got.entries.length) return false;
-  return want.every((w, i) => w.index === got.entries[i]!.index && w.term === got.entries[i]!.term);
+  let pos = state.entries.length;
+  while (pos > 0 && state.entries[pos - 1]!.index > from) pos--;
+  if (state.entries.length - pos !== got.entries.length) return false;
+  for (let i = 0; i < got.entries.length; i++) {
+    const w = state.entries[pos + i]!;
+    if (w.index !== got.entries[i]!.index || w.term !== got.entries[i]!.term) return false;
+  }
+  return true;
 }
 
 async function runEpoch(
@@ -86,8 +91,9 @@ async function runEpoch(
           entries.push({ index, term, type: 'normal', data: entryData(index, term, rng.int(0, 40)) });
           termAt.set(index, term);
         }
+        const prevLast = last;
         if (count > 0) last = start + count - 1;
-        for (const k of [...termAt.keys()]) if (k > last) termAt.delete(k);
+        for (let k = last + 1; k <= prevLast; k++) termAt.delete(k);
         commit = Math.min(last, commit + rng.int(0, 3));
         const hs = { term, vote: `etcd-${term % 3}`, commit };
         if (entries.length > 0) records.push({ kind: 'entries', entries });

@@ -173,6 +173,30 @@ test('a corrupt record with valid data after it is WAL_CORRUPT naming file and o
   assert.deepEqual(await fileBytes(fs, path), bad);
 });
 
+test('a zeroed sector is a torn write only when no valid record follows it', async () => {
+  const fs = new MemoryFileSystem();
+  const wal = await Wal.create(fs, DIR, META);
+  await wal.save(hs(1, 0), makeEntries(1, 1, 1));
+  const path = lastSegmentPath(wal);
+  const start = (await fileBytes(fs, path)).length;
+  // Entry data of 1500 zero bytes: the record spans whole sectors that are legitimately all zero.
+  const zeros = [{ index: 2, term: 1, type: 'normal' as const, data: new Uint8Array(1500) }];
+  await wal.save(hs(1, 1), zeros);
+  const afterZeros = start + 13 + 21 + 1500; // header + count + entry header + data; the hard state follows
+  await wal.save(hs(1, 2), makeEntries(3, 3, 1));
+  await wal.close();
+  const good = await fileBytes(fs, path);
+  const flipped = good.slice();
+  flipped[start + 30] = flipped[start + 30]! ^ 0x01; // inside the zero record, before its zero sector
+  await overwrite(fs, path, flipped);
+  await assert.rejects(Wal.open(fs, DIR), (e) => e instanceof WalCorruptError && e.offset === start);
+  // The same damage with nothing after it is a torn tail (the zero sectors say the write was cut).
+  await overwrite(fs, path, flipped.subarray(0, afterZeros));
+  const r = await Wal.open(fs, DIR);
+  assert.deepEqual(plain(r.entries), plain(makeEntries(1, 1, 1)));
+  await r.wal.close();
+});
+
 test('damage in a segment that is not the last is WAL_CORRUPT even at its tail', async () => {
   const fs = new MemoryFileSystem();
   const wal = await Wal.create(fs, DIR, META, { segmentBytes: 300 });

@@ -1,7 +1,7 @@
 import { type Logger, silentLogger } from '@kemu/runtime';
 import { crc32 } from './checksum.js';
 import { FileNotFoundError, SnapshotCorruptError } from './errors.js';
-import { type FileSystem, joinPath } from './fs.js';
+import { type FileSystem, joinPath, parentDir } from './fs.js';
 import type { ConfState, Snapshot, SnapshotMarker, SnapshotMetadata } from './types.js';
 
 /*
@@ -109,6 +109,7 @@ export function decodeSnapshot(raw: Uint8Array, file: string): Snapshot {
 export class Snapshotter {
   private readonly keep: number;
   private readonly log: Logger;
+  private dirReady = false;
 
   constructor(
     private readonly fs: FileSystem,
@@ -121,7 +122,12 @@ export class Snapshotter {
 
   /** Durably writes the snapshot, then deletes all but the newest `keep` files. Returns the file name. */
   async save(snap: Snapshot): Promise<string> {
-    await this.fs.mkdir(this.dir);
+    if (!this.dirReady) {
+      // The dir entry itself must be durable too, once.
+      await this.fs.mkdir(this.dir);
+      await this.fs.syncDir(parentDir(this.dir));
+      this.dirReady = true;
+    }
     const name = snapshotFileName(snap.metadata.term, snap.metadata.index);
     const final = joinPath(this.dir, name);
     const tmp = `${final}.tmp`;

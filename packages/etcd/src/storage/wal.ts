@@ -8,7 +8,7 @@ import {
   WalNotInitializedError,
   WalSnapshotNotFoundError,
 } from './errors.js';
-import { type FileHandle, type FileSystem, joinPath } from './fs.js';
+import { type FileHandle, type FileSystem, joinPath, parentDir } from './fs.js';
 import {
   EMPTY_HARD_STATE,
   type Entry,
@@ -110,12 +110,6 @@ async function listSegments(fs: FileSystem, dir: string): Promise<{ segments: Se
 
 function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
-}
-
-function parentDir(dir: string): string {
-  const trimmed = dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir;
-  const i = trimmed.lastIndexOf('/');
-  return i <= 0 ? (i === 0 ? '/' : '.') : trimmed.slice(0, i);
 }
 
 interface Replay {
