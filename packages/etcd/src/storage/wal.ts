@@ -129,6 +129,7 @@ async function replay(
   segments: Segment[],
   from: SnapshotMarker,
   collectEntries: boolean,
+  expect?: WalMetadata,
 ): Promise<Replay> {
   let metadata: WalMetadata | null = null;
   let hardState: HardState = { ...EMPTY_HARD_STATE };
@@ -157,8 +158,13 @@ async function replay(
           }
           break;
         case RecordType.metadata:
-          if (metadata === null) metadata = rec.metadata;
-          else if (metadata.clusterId !== rec.metadata.clusterId || metadata.memberId !== rec.metadata.memberId) {
+          if (metadata === null) {
+            metadata = rec.metadata;
+            // Checked at the first metadata record, before anything else in someone else's log can fail.
+            if (expect && (expect.clusterId !== metadata.clusterId || expect.memberId !== metadata.memberId)) {
+              throw new WalClusterMismatchError(expect, metadata, dir);
+            }
+          } else if (metadata.clusterId !== rec.metadata.clusterId || metadata.memberId !== rec.metadata.memberId) {
             throw new WalCorruptError(file, rec.offset, 'segments disagree on cluster/member metadata');
           }
           break;
@@ -276,13 +282,7 @@ export class Wal {
       throw new WalSnapshotNotFoundError(dir, from.index, from.term, 'the segments covering it were purged');
     }
     const used = segments.slice(start);
-    const r = await replay(fs, dir, used, from, true);
-    if (
-      opts.expect &&
-      (opts.expect.clusterId !== r.metadata.clusterId || opts.expect.memberId !== r.metadata.memberId)
-    ) {
-      throw new WalClusterMismatchError(opts.expect, r.metadata, dir);
-    }
+    const r = await replay(fs, dir, used, from, true, opts.expect);
     if (from.index > 0 && !r.markerFound) {
       throw new WalSnapshotNotFoundError(dir, from.index, from.term, 'no such marker in the log');
     }
