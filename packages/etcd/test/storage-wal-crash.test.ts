@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isKemuError, type Random, SeededRandom } from '@kemu/runtime';
-import { type Entry, type HardState, MemoryFileSystem, Wal } from '../src/storage/index.js';
+import { type Entry, type HardState, MemoryFileSystem, type Snapshot, Snapshotter, Wal } from '../src/storage/index.js';
 import { entryData } from './fixtures/storage-helpers.js';
 
 /*
@@ -15,6 +15,7 @@ import { entryData } from './fixtures/storage-helpers.js';
 
 const META = { clusterId: 'crash', memberId: 'etcd-0' };
 const DIR = '/m/wal';
+const SNAP_DIR = '/m/snap';
 // KEMU_SEED / KEMU_CRASH_SEEDS widen or move the search when hunting a bug; a failing seed is named.
 const FIRST_SEED = Number(process.env.KEMU_SEED ?? 1);
 const SEEDS = Number(process.env.KEMU_CRASH_SEEDS ?? 120);
@@ -107,8 +108,12 @@ async function runEpoch(
       }
       await Promise.allSettled(batch);
       if (next === null && commit > 0 && rng.next() < 0.15) {
+        // The member's order: snapshot file (durable), then its WAL marker, then both purges.
         const marker = { index: commit, term: termAt.get(commit) ?? 0 };
+        const snapshotter = new Snapshotter(fs, SNAP_DIR, { keep: 2 });
+        await snapshotter.save(snapshotAt(marker.index, marker.term));
         await wal.saveSnapshot(marker);
+        await snapshotter.purge();
         await wal.purgeBefore(marker.index);
       }
     }
@@ -120,9 +125,22 @@ async function runEpoch(
   return { next: next ?? fs.crash({ tear }), records, ackedRecords };
 }
 
+function snapshotAt(index: number, term: number): Snapshot {
+  return {
+    metadata: { index, term, confState: { voters: ['etcd-0'], learners: [], votersOutgoing: [] } },
+    data: entryData(index, term, 64),
+  };
+}
+
+/** Boot as the member does: committed markers -> newest snapshot file with a marker -> WAL from it. */
 async function openLikeAMember(fs: MemoryFileSystem) {
   const markers = await Wal.readSnapshotMarkers(fs, DIR);
-  const from = markers.reduce((a, b) => (b.index > a.index ? b : a));
+  const snap = await new Snapshotter(fs, SNAP_DIR).loadNewestAvailable(markers);
+  const newestMarker = markers.reduce((a, b) => (b.index > a.index ? b : a));
+  // Every durable marker is committed and its file was durable before it, so the newest is usable.
+  assert.equal(snap?.metadata.index ?? 0, newestMarker.index, 'the newest marker has no snapshot file');
+  if (snap) assert.deepEqual([...snap.data], [...entryData(snap.metadata.index, snap.metadata.term, 64)]);
+  const from = { index: snap?.metadata.index ?? 0, term: snap?.metadata.term ?? 0 };
   return { from, ...(await Wal.open(fs, DIR, { fromSnapshot: from, expect: META })) };
 }
 

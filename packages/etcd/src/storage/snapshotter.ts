@@ -19,7 +19,7 @@ const HEADER = 16;
 const SNAP_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
 
 export interface SnapshotterOptions {
-  /** How many snapshot files to keep after a save (default 5, at least 1). */
+  /** How many snapshot files `purge` keeps (default 5, at least 1). */
   keep?: number;
   logger?: Logger;
 }
@@ -120,7 +120,11 @@ export class Snapshotter {
     this.log = opts.logger ?? silentLogger();
   }
 
-  /** Durably writes the snapshot, then deletes all but the newest `keep` files. Returns the file name. */
+  /**
+   * Durably writes the snapshot and returns its file name. Does not purge: call `purge()` only after
+   * the WAL marker for this snapshot is durable, or a crash in between could leave the newest marker
+   * without its file (found by the crash test: repeated crashes before the marker purged it).
+   */
   async save(snap: Snapshot): Promise<string> {
     if (!this.dirReady) {
       // The dir entry itself must be durable too, once.
@@ -140,7 +144,6 @@ export class Snapshotter {
     }
     await this.fs.rename(tmp, final);
     await this.fs.syncDir(this.dir);
-    await this.purge();
     return name;
   }
 
@@ -163,7 +166,10 @@ export class Snapshotter {
     return this.loadMatching((f) => known.has(`${f.term}/${f.index}`));
   }
 
-  /** Deletes all but the newest `keep` snapshot files and any leftover temp files. */
+  /**
+   * Deletes all but the newest `keep` snapshot files and any leftover temp files. Call it right after
+   * a WAL snapshot marker became durable: then the file of the newest marker is the newest file.
+   */
   async purge(): Promise<string[]> {
     const files = await this.files();
     const doomed = files.slice(this.keep).map((f) => f.name);
