@@ -33,6 +33,7 @@ test('round trip: metadata, hard state and entries come back as saved', async ()
   assert.deepEqual(r.hardState, hs(2, 3, 'etcd-2'));
   assert.deepEqual(plain(r.entries), plain([...makeEntries(1, 3, 1), ...makeEntries(4, 9, 2)]));
   assert.equal(r.wal.lastEntryIndex, 9);
+  assert.equal(Object.getPrototypeOf(r.entries[0]!.data), Uint8Array.prototype, 'plain Uint8Array, not Buffer');
   // The reopened log keeps appending where it left off.
   await r.wal.save(hs(2, 9, 'etcd-2'), makeEntries(10, 10, 2));
   await r.wal.close();

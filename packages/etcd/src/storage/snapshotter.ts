@@ -98,7 +98,8 @@ export function decodeSnapshot(raw: Uint8Array, file: string): Snapshot {
     term: m.term,
     confState: { voters: cs.voters, learners: cs.learners, votersOutgoing: cs.votersOutgoing },
   };
-  return { metadata, data: buf.subarray(HEADER + 4 + metaLen) };
+  const start = HEADER + 4 + metaLen;
+  return { metadata, data: new Uint8Array(buf.buffer, buf.byteOffset + start, buf.length - start) };
 }
 
 /**

@@ -304,7 +304,8 @@ function decodePayload(buf: Buffer, off: number, type: number, plen: number, fil
           term: buf.readDoubleLE(o),
           index: buf.readDoubleLE(o + 8),
           type: t,
-          data: buf.subarray(o + ENTRY_FIXED_BYTES, o + ENTRY_FIXED_BYTES + dataLen),
+          // A plain Uint8Array view (not a Buffer) so callers see exactly the shared Entry type.
+          data: new Uint8Array(buf.buffer, buf.byteOffset + o + ENTRY_FIXED_BYTES, dataLen),
         };
         o += ENTRY_FIXED_BYTES + dataLen;
       }
