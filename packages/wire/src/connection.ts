@@ -57,6 +57,8 @@ type State = 'handshaking' | 'open' | 'closed';
 
 /** Messages are batched up to this size (or the peer's frame limit, if smaller). */
 const MAX_BATCH_BYTES = 256 * 1024;
+/** Smallest frame limit a peer may advertise: control and error frames must always fit. */
+const MIN_PEER_FRAME_BYTES = 4096;
 /** Close reasons are limited to 123 bytes by RFC 6455. */
 const MAX_CLOSE_REASON = 120;
 
@@ -116,6 +118,12 @@ class ServedCall implements CallContext {
 
 function truncateReason(s: string): string {
   return Buffer.byteLength(s) <= MAX_CLOSE_REASON ? s : `${s.slice(0, MAX_CLOSE_REASON - 3)}...`;
+}
+
+/** An error payload that always fits a frame: for errors too large (or unencodable) to send as they are. */
+function shortError(err: unknown): { code: string; message: string } {
+  const e = toErrorPayload(err);
+  return { code: e.code.slice(0, 128), message: e.message.slice(0, 1024) };
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -305,7 +313,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
       return s;
     }
     this.consumers.set(id, s as WireStream<unknown>);
-    this.transmit(frame, method);
+    this.transmit(frame, method, true);
     const signal = opts?.signal;
     if (signal) {
       if (signal.aborted) s.cancel();
@@ -326,7 +334,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
   grantCredit(id: number, n: number): void {
     if (this.state !== 'open' || !this.consumers.has(id)) return;
     const method = this.consumers.get(id)?.method;
-    this.transmit(this.encode({ t: 'credit', id, n }), method);
+    this.transmit(this.encode({ t: 'credit', id, n }), method, true);
   }
 
   /** @internal ConsumerLink */
@@ -334,7 +342,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
     const s = this.consumers.get(id);
     if (!s) return;
     this.consumers.delete(id);
-    if (this.state === 'open') this.transmit(this.encode({ t: 'cancel', id }), s.method);
+    if (this.state === 'open') this.transmit(this.encode({ t: 'cancel', id }), s.method, true);
   }
 
   /** @internal ProducerLink */
@@ -345,7 +353,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
   /** @internal ProducerLink */
   sendEvt(id: number, method: string, item: unknown): void {
     if (this.state !== 'open') throw this.closeError ?? this.notOpenError();
-    this.transmit(this.encode({ t: 'evt', id, d: item }), method);
+    this.transmit(this.encode({ t: 'evt', id, d: item }), method, true);
   }
 
   /** @internal ProducerLink */
@@ -353,14 +361,28 @@ export class WireConnection implements ConsumerLink, ProducerLink {
     this.producers.delete(id);
     if (this.state !== 'open') return;
     if (err !== undefined) this.logHandlerError(method, err);
-    const frame = err === undefined ? { t: 'end' as const, id } : { t: 'end' as const, id, e: toErrorPayload(err) };
-    this.transmit(this.encode(frame), method);
+    let frame: Buffer;
+    try {
+      frame = this.encode(err === undefined ? { t: 'end', id } : { t: 'end', id, e: toErrorPayload(err) });
+    } catch {
+      frame = this.encode({ t: 'end', id, e: shortError(err) });
+    }
+    this.transmit(frame, method, true);
   }
 
   // ---- serving ------------------------------------------------------------------------------
 
   /** @internal Completes a served request (handler returned, threw, or rejected). */
   finishServed(call: ServedCall, value: unknown, err: unknown, failed: boolean): void {
+    try {
+      this.completeServed(call, value, err, failed);
+    } catch (e) {
+      // Runs from a promise callback: an escape here would be an unhandled rejection.
+      this.log.error({ err: e, method: call.method }, 'failed to send a reply');
+    }
+  }
+
+  private completeServed(call: ServedCall, value: unknown, err: unknown, failed: boolean): void {
     if (this.served.get(call.id) !== call) return; // cancelled or connection gone
     this.served.delete(call.id);
     if (failed) {
@@ -411,7 +433,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
   private serveStream(f: ReqFrame, window: number): void {
     const { id, m } = f;
     if (this.producers.has(id)) return;
-    const fail = (err: KemuError) => this.transmit(this.encode({ t: 'end', id, e: toErrorPayload(err) }), m);
+    const fail = (err: KemuError) => this.transmit(this.encode({ t: 'end', id, e: toErrorPayload(err) }), m, true);
     if (this.producers.size >= this.opts.maxStreams) {
       this.countError('WIRE_TOO_MANY_IN_FLIGHT');
       fail(new WireTooManyInFlightError(this.opts.maxStreams, 'streams'));
@@ -442,8 +464,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
     try {
       frame = this.encode({ t: 'res', id, e });
     } catch {
-      // The error itself is too large (huge message or data): send it without data, shortened.
-      frame = this.encode({ t: 'res', id, e: { code: e.code, message: e.message.slice(0, 1024) } });
+      frame = this.encode({ t: 'res', id, e: shortError(err) });
     }
     this.transmit(frame, method);
   }
@@ -475,12 +496,12 @@ export class WireConnection implements ConsumerLink, ProducerLink {
   }
 
   /** Sends an encoded frame through the fault table into the outgoing batch. */
-  private transmit(buf: Buffer, method: string | undefined): void {
+  private transmit(buf: Buffer, method: string | undefined, streamFrame = false): void {
     if (this.opts.faults !== null) {
       this.refreshFaults();
       const link = this.link;
       if (link !== null) {
-        const d = link.decide('out', method);
+        const d = link.decide('out', method, streamFrame);
         if (d.drop) return;
         if (d.delayMs > 0) {
           this.opts.runtime.setTimeout(() => {
@@ -575,7 +596,13 @@ export class WireConnection implements ConsumerLink, ProducerLink {
       this.refreshFaults();
       const link = this.link;
       if (link !== null) {
-        const d = link.decide('in', link.needsMethod ? this.methodOfIncoming(f) : undefined);
+        const streamFrame =
+          f.t === 'evt' ||
+          f.t === 'end' ||
+          f.t === 'credit' ||
+          f.t === 'cancel' ||
+          (f.t === 'req' && f.w !== undefined);
+        const d = link.decide('in', link.needsMethod ? this.methodOfIncoming(f) : undefined, streamFrame);
         if (d.drop) return;
         if (d.delayMs > 0) {
           this.opts.runtime.setTimeout(() => {
@@ -632,7 +659,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
           this.log.warn({ method: s.method }, 'stream producer exceeded its credit');
           this.countError('WIRE_BAD_FRAME');
           this.consumers.delete(f.id);
-          this.transmit(this.encode({ t: 'cancel', id: f.id }), s.method);
+          this.transmit(this.encode({ t: 'cancel', id: f.id }), s.method, true);
           s.finish(new WireBadFrameError(`stream ${s.method} sent more items than its credit`));
         }
         return;
@@ -698,6 +725,13 @@ export class WireConnection implements ConsumerLink, ProducerLink {
       this.countError(err.code);
       this.ws.close(CloseCode.VERSION_MISMATCH, truncateReason(`${err.code}: ${err.message}`));
       this.finalize(err, CloseCode.VERSION_MISMATCH);
+      return;
+    }
+    if (f.mfs < MIN_PEER_FRAME_BYTES) {
+      this.protocolFailure(
+        CloseCode.HANDSHAKE,
+        new WireHandshakeError(`peer frame limit ${f.mfs} is below the minimum ${MIN_PEER_FRAME_BYTES}`),
+      );
       return;
     }
     if (!isIdentity(f.peer)) {
@@ -803,7 +837,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
     if (call.done) return;
     const wasSent = call.sent;
     this.settle(call);
-    if (wasSent && this.state === 'open') this.transmit(this.encode({ t: 'cancel', id: call.id }), call.method);
+    if (wasSent && this.state === 'open') this.transmit(this.encode({ t: 'cancel', id: call.id }), call.method, true);
     this.countError((err as KemuError).code ?? 'WIRE_CANCELLED');
     call.reject(err);
   }

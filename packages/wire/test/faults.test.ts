@@ -55,6 +55,21 @@ test('delay and duplicate combine; drop wins', () => {
   assert.equal(faults.forLink('a/a', 'b/b')?.decide('out', 'kv.put').drop, true);
 });
 
+test('stream frames only feel link cuts and order-keeping delays', () => {
+  const { faults } = table();
+  faults.add({ action: 'drop', methods: ['watch'], ttlMs: 1000 });
+  faults.add({ action: 'duplicate', ttlMs: 1000 });
+  faults.add({ action: 'delay', delayMs: 30, probability: 0.5, ttlMs: 1000 });
+  const link = faults.forLink('a/a', 'b/b');
+  assert.ok(link);
+  assert.equal(link.decide('in', 'watch', true), PASS, 'no loss, duplication or reordering inside a stream');
+  assert.equal(link.decide('in', 'watch', false).drop, true);
+  faults.add({ action: 'delay', delayMs: 40, ttlMs: 1000 });
+  assert.equal(faults.forLink('a/a', 'b/b')?.decide('out', 'watch', true).delayMs, 40);
+  faults.add({ action: 'block', peers: ['b/b'], ttlMs: 1000 });
+  assert.equal(faults.forLink('a/a', 'b/b')?.decide('out', 'watch', true).drop, true);
+});
+
 test('a partition blocks links between the sets both ways and nothing else', () => {
   const { faults } = table();
   faults.add({ action: 'partition', a: ['etcd/etcd-0'], b: ['etcd/etcd-1', 'etcd/etcd-2'], ttlMs: 1000 });

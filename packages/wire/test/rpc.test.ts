@@ -293,3 +293,29 @@ test('metrics count frames and bytes per method and errors per code', async (t) 
   assert.match(text, /kemu_wire_bytes_total\{method="echo",direction="in"\} \d+/);
   assert.match(text, /kemu_wire_errors_total\{code="WIRE_UNKNOWN_METHOD"\} 1/);
 });
+
+test('a reply that cannot be encoded becomes an error reply, not a crash', async (t) => {
+  const { server, client, close } = await pair();
+  t.after(close);
+  server.handle('symbol', () => Symbol('not encodable'));
+  server.handle('cycle', async () => {
+    const o: { self?: unknown } = {};
+    o.self = o;
+    return o;
+  });
+  server.handle('echo', (d) => d);
+  await assert.rejects(client.request('symbol'), { name: 'RemoteError', code: 'WIRE_HANDLER_ERROR' });
+  await assert.rejects(client.request('cycle'), { name: 'RemoteError', code: 'WIRE_HANDLER_ERROR' });
+  assert.equal(await client.request('echo', 1), 1);
+});
+
+test('a hello advertising a frame limit too small to carry control frames is refused', async (t) => {
+  const server = new WireServer({ identity: 'test/server', log: silentLogger() });
+  await server.listen(0);
+  t.after(() => server.close());
+  const raw = await rawSocket(server.url);
+  raw.ws.send(pack({ t: 'hello', v: 1, peer: 'test/raw', mif: 1, mfs: 10 }));
+  const [code, reason] = await raw.closed;
+  assert.equal(code, CloseCode.HANDSHAKE);
+  assert.match(reason, /WIRE_HANDSHAKE: peer frame limit 10 is below the minimum/);
+});
