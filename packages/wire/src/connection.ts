@@ -20,11 +20,13 @@ import type { LinkFaults } from './faults.js';
 import {
   checkFrame,
   decodeMessage,
+  describe,
   encodeFrame,
   type Frame,
   frameIdOf,
   type HelloFrame,
   joinFrames,
+  MAX_METHOD_LENGTH,
   type ReqFrame,
   WIRE_VERSION,
 } from './frame.js';
@@ -57,6 +59,17 @@ type State = 'handshaking' | 'open' | 'closed';
 
 /** Messages are batched up to this size (or the peer's frame limit, if smaller). */
 const MAX_BATCH_BYTES = 256 * 1024;
+/** Longest deadline a call may ask for (about 24.8 days, the largest timer Node arms). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+function isMethodName(m: unknown): m is string {
+  return typeof m === 'string' && m.length > 0 && m.length <= MAX_METHOD_LENGTH;
+}
+
+function badMethod(m: unknown): RangeError {
+  return new RangeError(`method names are 1-${MAX_METHOD_LENGTH} characters, got ${describe(m)}`);
+}
+
 /** Smallest frame limit a peer may advertise: control and error frames must always fit. */
 const MIN_PEER_FRAME_BYTES = 4096;
 /** Close reasons are limited to 123 bytes by RFC 6455. */
@@ -116,8 +129,10 @@ class ServedCall implements CallContext {
   readonly onReject = (err: unknown): void => this.conn.finishServed(this, undefined, err, true);
 }
 
+/** Close reasons must fit in 123 bytes of UTF-8; keep them ASCII so cutting by characters is safe. */
 function truncateReason(s: string): string {
-  return Buffer.byteLength(s) <= MAX_CLOSE_REASON ? s : `${s.slice(0, MAX_CLOSE_REASON - 3)}...`;
+  const ascii = s.replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length <= MAX_CLOSE_REASON ? ascii : `${ascii.slice(0, MAX_CLOSE_REASON - 3)}...`;
 }
 
 /** An error payload that always fits a frame: for errors too large (or unencodable) to send as they are. */
@@ -250,6 +265,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
 
   /** Calls `method` on the peer. Rejects with RemoteError, WireTimeoutError, WireCancelledError, WireDisconnectedError. */
   request<T = unknown>(method: string, data?: unknown, opts?: CallOptions): Promise<T> {
+    if (!isMethodName(method)) return Promise.reject(badMethod(method));
     if (this.state !== 'open') return Promise.reject(this.notOpenError());
     const signal = opts?.signal;
     if (signal?.aborted)
@@ -262,6 +278,9 @@ export class WireConnection implements ConsumerLink, ProducerLink {
       return Promise.reject(err);
     }
     const timeoutMs = opts?.timeoutMs ?? this.opts.requestTimeoutMs;
+    if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+      return Promise.reject(new RangeError(`timeoutMs must be in (0, ${MAX_TIMEOUT_MS}], got ${timeoutMs}`));
+    }
     return new Promise<T>((resolve, reject) => {
       const call = new PendingCall(
         id,
@@ -291,12 +310,14 @@ export class WireConnection implements ConsumerLink, ProducerLink {
 
   /** Sends a one-way message (no reply, no delivery guarantee). Throws when not connected or too large. */
   notify(method: string, data?: unknown): void {
+    if (!isMethodName(method)) throw badMethod(method);
     if (this.state !== 'open') throw this.notOpenError();
     this.transmit(this.encode({ t: 'note', m: method, d: data }), method);
   }
 
   /** Opens a server-push stream from the peer's `method`. */
   stream<T = unknown>(method: string, data?: unknown, opts?: StreamOptions): WireStream<T> {
+    if (!isMethodName(method)) throw badMethod(method);
     const window = opts?.window ?? DEFAULT_STREAM_WINDOW;
     if (!Number.isInteger(window) || window <= 0) throw new RangeError(`stream window must be a positive integer`);
     const id = this.nextId++;
@@ -556,6 +577,23 @@ export class WireConnection implements ConsumerLink, ProducerLink {
   // ---- receiving ----------------------------------------------------------------------------
 
   private onMessage(data: Buffer): void {
+    try {
+      this.receiveMessage(data);
+    } catch (err) {
+      // Last line of defence: nothing a peer sends may take the process down.
+      this.log.error({ err, peer: this.peerName }, 'internal error while handling a wire message');
+      this.countError('WIRE_INTERNAL');
+      if (this.state !== 'closed') {
+        this.ws.terminate();
+        this.finalize(
+          new WireDisconnectedError(`connection to ${this.peerName} dropped after an internal error`),
+          null,
+        );
+      }
+    }
+  }
+
+  private receiveMessage(data: Buffer): void {
     if (this.state === 'closed') return;
     if (data.length > this.opts.maxFrameBytes) {
       this.protocolFailure(CloseCode.TOO_LARGE, new WireFrameTooLargeError(data.length, this.opts.maxFrameBytes));
@@ -720,8 +758,11 @@ export class WireConnection implements ConsumerLink, ProducerLink {
       return;
     }
     if (f.v !== WIRE_VERSION) {
-      const err = new WireVersionMismatchError(WIRE_VERSION, f.v);
-      this.log.error({ peer: f.peer, remoteVersion: f.v, localVersion: WIRE_VERSION }, 'wire version mismatch');
+      const err = new WireVersionMismatchError(WIRE_VERSION, describe(f.v));
+      this.log.error(
+        { peer: f.peer, remoteVersion: describe(f.v), localVersion: WIRE_VERSION },
+        'wire version mismatch',
+      );
       this.countError(err.code);
       this.ws.close(CloseCode.VERSION_MISMATCH, truncateReason(`${err.code}: ${err.message}`));
       this.finalize(err, CloseCode.VERSION_MISMATCH);
@@ -735,7 +776,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
       return;
     }
     if (!isIdentity(f.peer)) {
-      this.protocolFailure(CloseCode.HANDSHAKE, new WireHandshakeError(`bad peer identity ${JSON.stringify(f.peer)}`));
+      this.protocolFailure(CloseCode.HANDSHAKE, new WireHandshakeError(`bad peer identity ${describe(f.peer)}`));
       return;
     }
     const table = this.opts.faults;

@@ -51,6 +51,9 @@ test('requests get responses; handler errors come back as RemoteError with their
   });
   await assert.rejects(client.request('bug'), { code: 'WIRE_HANDLER_ERROR', message: 'undefined is not a function' });
   await assert.rejects(client.request('nope'), { name: 'RemoteError', code: 'WIRE_UNKNOWN_METHOD' });
+  await assert.rejects(client.request(''), RangeError);
+  await assert.rejects(client.request('add', { a: 1 }, { timeoutMs: 0 }), RangeError);
+  assert.throws(() => client.notify('x'.repeat(300)), RangeError);
 });
 
 test('either side serves methods: the server calls back into the client', async (t) => {

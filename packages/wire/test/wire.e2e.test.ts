@@ -176,6 +176,17 @@ test('malformed, oversize and unknown-method frames are answered; the server kee
   assert.equal(bogusCode, CloseCode.BAD_FRAME);
   assert.match(bogusReason, /unknown frame type "bogus"/);
 
+  // Hostile values in the frame type: a 64-bit integer (decodes to a BigInt) and long non-ASCII text.
+  const big = await raw(server.url);
+  big.ws.send(Buffer.from([0x81, 0xa1, 0x74, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+  const [bigIntCode, bigIntReason] = await big.closed;
+  assert.equal(bigIntCode, CloseCode.BAD_FRAME);
+  assert.match(bigIntReason, /unknown frame type 18446744073709551615/);
+  const uni = await raw(server.url);
+  uni.ws.send(pack({ t: 'é'.repeat(500) }));
+  const [uniCode] = await uni.closed;
+  assert.equal(uniCode, CloseCode.BAD_FRAME);
+
   // Oversize: refused by the frame limit with 1009 before it is buffered or decoded.
   const d = await raw(server.url);
   d.ws.send(Buffer.alloc(100_000, 1));
