@@ -338,7 +338,11 @@ export class WireConnection implements ConsumerLink, ProducerLink {
     const signal = opts?.signal;
     if (signal) {
       if (signal.aborted) s.cancel();
-      else signal.addEventListener('abort', () => s.cancel(), { once: true });
+      else {
+        const onAbort = () => s.cancel();
+        signal.addEventListener('abort', onAbort, { once: true });
+        s.whenSettled(() => signal.removeEventListener('abort', onAbort));
+      }
     }
     return s;
   }

@@ -195,3 +195,19 @@ test('a stream fails with the producer error code, or disconnected when the link
   for (const c of server.connections) c.close();
   await assert.rejects(next, WireDisconnectedError);
 });
+
+test('aborting the consumer signal cancels the stream and the producer sees it', async (t) => {
+  const { server, client, close } = await pair();
+  t.after(close);
+  let producerSignal: AbortSignal | null = null;
+  server.handleStream('ticks', async (_d, sink) => {
+    producerSignal = sink.signal;
+    await sink.send('first');
+  });
+  const ac = new AbortController();
+  const s = client.stream('ticks', null, { signal: ac.signal });
+  assert.deepEqual(await s.next(), { value: 'first', done: false });
+  ac.abort();
+  assert.deepEqual(await s.next(), { value: undefined, done: true });
+  await waitFor(() => producerSignal?.aborted === true, { what: 'producer signal to abort' });
+});
