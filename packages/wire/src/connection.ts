@@ -451,8 +451,15 @@ export class WireConnection implements ConsumerLink, ProducerLink {
       this.finishServed(call, undefined, err, true);
       return;
     }
-    if (isThenable(result)) result.then(call.onResolve, call.onReject);
-    else this.finishServed(call, result, undefined, false);
+    if (!isThenable(result)) {
+      this.finishServed(call, result, undefined, false);
+      return;
+    }
+    try {
+      result.then(call.onResolve, call.onReject);
+    } catch (err) {
+      this.finishServed(call, undefined, err, true); // a hand-made thenable whose then() throws
+    }
   }
 
   private serveStream(f: ReqFrame, window: number): void {

@@ -119,11 +119,11 @@ test('a SIGSTOPped server is declared dead within the heartbeat bound', async (t
   assert.ok(deadErr instanceof WirePeerDeadError);
   const elapsed = deadAt - stoppedAt;
   // Declared after `missed` silent periods: at most (missed + 1) periods after the freeze. The
-  // extra second is scheduling slack on a shared machine.
+  // extra 1.5 s is scheduling slack on a shared machine.
   const bound = (missed + 1) * intervalMs;
   t.diagnostic(`declared dead after ${elapsed.toFixed(0)} ms (bound ${bound} ms)`);
   assert.ok(elapsed >= (missed - 1) * intervalMs, `declared dead too early: ${elapsed} ms`);
-  assert.ok(elapsed <= bound + 1000, `declared dead after ${elapsed} ms, bound ${bound} ms`);
+  assert.ok(elapsed <= bound + 1500, `declared dead after ${elapsed} ms, bound ${bound} ms`);
   server.signal('SIGCONT');
   await waitFor(() => c.isConnected, { timeoutMs: 20_000, what: 'reconnect after SIGCONT' });
 });
@@ -248,7 +248,7 @@ test('a partition installed through the admin endpoint blocks both ways and heal
   const dead = events.find(([what]) => what === 'WIRE_PEER_DEAD');
   assert.ok(dead, `expected the partitioned server to be declared dead, events: ${JSON.stringify(events)}`);
   // Server -> client: ticks stopped while the connection was still up (allow one already in flight).
-  const ticksWhileUp = ticks.filter((at) => at > installedAt + 100 && at < dead[1]);
+  const ticksWhileUp = ticks.filter((at) => at > installedAt + 200 && at < dead[1]);
   assert.deepEqual(ticksWhileUp, [], 'no ticks crossed the partition');
 
   // Heals by itself at expiry: reconnect, traffic both ways, and nothing from during the partition arrived.
