@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { SeededRandom, silentLogger } from '@kemu/runtime';
+import { createLogger, SeededRandom, silentLogger } from '@kemu/runtime';
 import { pack } from 'msgpackr';
 import WebSocket from 'ws';
 import { WireClient } from '../src/client.js';
@@ -104,4 +105,31 @@ test('fault rules on a live connection: duplicate and drop by method, delay by d
   const t0 = performance.now();
   assert.equal(await client.request('echo', 'late'), 'late');
   assert.ok(performance.now() - t0 >= 140, 'the reply was held back by the delay rule');
+});
+
+test('bad frames and unknown methods leave a log line naming the peer and the problem', async (t) => {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new PassThrough();
+  destination.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+  });
+  const log = createLogger({ component: 'test', level: 'warn', destination });
+  const server = new WireServer({ identity: 'test/server', log });
+  await server.listen(0);
+  t.after(() => server.close());
+  const ws = new WebSocket(server.url);
+  ws.on('error', () => {});
+  const closed = new Promise((r) => ws.on('close', r));
+  await new Promise((r) => ws.once('open', r));
+  ws.send(pack({ t: 'hello', v: 1, peer: 'test/raw', mif: 4, mfs: 1 << 20 }));
+  ws.send(pack({ t: 'req', id: 1, m: 'no.such' }));
+  ws.send(Buffer.from([0xc1]));
+  await closed;
+  await waitFor(() => lines.some((l) => l.msg === 'closing wire connection'), { what: 'log lines' });
+  const unknown = lines.find((l) => l.msg === 'request for unknown method');
+  assert.equal(unknown?.method, 'no.such');
+  assert.equal(unknown?.peer, 'test/raw');
+  const closing = lines.find((l) => l.msg === 'closing wire connection');
+  assert.equal(closing?.code, 'WIRE_BAD_FRAME');
+  assert.equal(closing?.peer, 'test/raw');
 });
