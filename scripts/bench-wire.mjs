@@ -3,7 +3,7 @@
 //   node scripts/bench-wire.mjs [--seconds 2] [--rounds 3]   (or: npm run bench:wire)
 // Measures request round trip (1 in flight: p50/p99) and pipelined throughput (64 in flight,
 // 256-byte payloads). The servers run in a child process (this script with --serve) that is
-// killed on exit. Throughput is the median of interleaved rounds, to damp a busy shared machine.
+// killed on exit. Every figure is the median of interleaved rounds, to damp a busy shared machine.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -71,15 +71,20 @@ async function main() {
     const wireCall = (d) => wire.request('echo', d);
     const bareCall = await bareClient(`ws://127.0.0.1:${ports.barePort}`);
 
+    const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const payload = Buffer.alloc(256, 0x61);
     const small = { n: 1 };
+    // Interleaved rounds for latency too, so neither side always runs on a warmer or quieter machine.
+    await latency(bareCall, small, 500); // warm up
+    await latency(wireCall, small, 500);
+    const rttRounds = { bare: [], wire: [] };
+    for (let r = 0; r < rounds; r++) {
+      rttRounds.bare.push(await latency(bareCall, small, 2000));
+      rttRounds.wire.push(await latency(wireCall, small, 2000));
+    }
     const rtt = {};
-    for (const [name, call] of [
-      ['bare', bareCall],
-      ['wire', wireCall],
-    ]) {
-      await latency(call, small, 500); // warm up
-      rtt[name] = await latency(call, small, 3000);
+    for (const name of ['bare', 'wire']) {
+      rtt[name] = { p50: med(rttRounds[name].map((x) => x.p50)), p99: med(rttRounds[name].map((x) => x.p99)) };
     }
     const tput = { bare: [], wire: [] };
     await throughput(bareCall, payload, 64, 0.5);
@@ -88,7 +93,6 @@ async function main() {
       tput.bare.push(await throughput(bareCall, payload, 64, seconds));
       tput.wire.push(await throughput(wireCall, payload, 64, seconds));
     }
-    const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const bareRps = med(tput.bare);
     const wireRps = med(tput.wire);
 

@@ -556,8 +556,10 @@ export class WireConnection implements ConsumerLink, ProducerLink {
     this.outBytes += buf.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      // After the current I/O callbacks and microtasks, so frames produced together share a message.
-      setImmediate(this.flushLater);
+      // Once the current call stack unwinds: every frame produced while handling one incoming message
+      // (or in one synchronous burst of calls) shares one WebSocket message, without waiting for
+      // another event-loop turn (setImmediate measured ~5 µs slower per round trip, no faster).
+      queueMicrotask(this.flushLater);
     }
   }
 

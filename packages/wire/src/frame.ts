@@ -104,7 +104,7 @@ export function encodeFrame(frame: Frame): Buffer {
 
 /**
  * Decodes one WebSocket message: one or more msgpack values back to back (the sender batches frames
- * written in the same turn of the event loop into one message). Values are collected first and
+ * produced together into one message). Values are collected first and
  * returned, because handlers must not run inside msgpackr's sequential decode (they may decode too).
  * Throws when the bytes are not msgpack.
  */
