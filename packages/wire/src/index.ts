@@ -1,1 +1,13 @@
-export {};
+export * from './backoff.js';
+export * from './client.js';
+export { type CallOptions, type ConnectionEvents, WireConnection } from './connection.js';
+export * from './errors.js';
+export * from './fault-routes.js';
+export * from './faults.js';
+export * from './frame.js';
+export * from './identity.js';
+export * from './metrics.js';
+export * from './options.js';
+export * from './router.js';
+export * from './server.js';
+export { DEFAULT_STREAM_WINDOW, type StreamOptions, type StreamSink, WireStream } from './stream.js';
