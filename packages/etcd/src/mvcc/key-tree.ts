@@ -55,8 +55,11 @@ export class KeyTree {
     this.chunks = kept;
   }
 
-  /** Keys in [start, end) in order; `end` null means unbounded. */
-  *range(start: string, end: string | null): Generator<KeyIndex> {
+  /**
+   * Visits keys in [start, end) in order (`end` null = unbounded) until `visit` returns false.
+   * A callback rather than a generator: counting a 10^4-key prefix is the hot path of a paged list.
+   */
+  forEachInRange(start: string, end: string | null, visit: (ki: KeyIndex) => unknown): void {
     let c = this.chunkFor(start);
     if (c >= this.chunks.length) return;
     let i = lowerBound(this.chunks[c]!, start);
@@ -65,7 +68,7 @@ export class KeyTree {
       for (; i < chunk.length; i++) {
         const ki = chunk[i]!;
         if (end !== null && ki.key >= end) return;
-        yield ki;
+        if (visit(ki) === false) return;
       }
     }
   }

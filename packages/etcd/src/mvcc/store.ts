@@ -12,6 +12,7 @@ import { type Bytes, bytesToKey, compareBytes, EMPTY_BYTES, ownedBytes } from '.
 import { decodeSnapshot, encodeSnapshot, hashRecords, hashSnapshot, type SnapshotState } from './codec.js';
 import {
   DuplicateKeyError,
+  InvalidRequestError,
   KeyNotFoundError,
   LeaseExistsError,
   LeaseNotFoundError,
@@ -245,10 +246,10 @@ export class MvccStore {
 
   private deleteRange(req: DeleteRangeRequest, batch: WriteBatch, header: ResponseHeader): DeleteRangeResponse {
     const victims: KvRecord[] = [];
-    for (const ki of this.keysIn(spanOf(req.key, req.rangeEnd))) {
+    this.eachKey(spanOf(req.key, req.rangeEnd), (ki) => {
       const prev = liveLatest(ki);
       if (prev) victims.push(prev);
-    }
+    });
     for (const prev of victims) this.tombstone(prev, batch);
     const resp: DeleteRangeResponse = { type: 'deleteRange', header, deleted: victims.length };
     if (req.prevKv) resp.prevKvs = victims.map((r) => toKeyValue(r, false));
@@ -314,13 +315,15 @@ export class MvccStore {
   private compareHolds(c: Compare): boolean {
     const span = spanOf(c.key, c.rangeEnd);
     let any = false;
-    for (const ki of this.keysIn(span)) {
+    let holds = true;
+    this.eachKey(span, (ki) => {
       const rec = liveLatest(ki);
-      if (!rec) continue;
+      if (!rec) return;
       any = true;
-      if (!compareRecord(c, rec)) return false;
-    }
-    if (any) return true;
+      holds = compareRecord(c, rec);
+      return holds;
+    });
+    if (any) return holds;
     // etcd: an absent key has zero version/revisions/lease, and no value to compare.
     return c.target !== 'value' && compareRecord(c, undefined);
   }
@@ -348,12 +351,13 @@ export class MvccStore {
     const keysOnly = req.keysOnly === true;
     const recs: KvRecord[] = [];
     let count = 0;
-    for (const ki of this.keysIn(spanOf(req.key, req.rangeEnd))) {
+    const countOnly = req.countOnly === true;
+    this.eachKey(spanOf(req.key, req.rangeEnd), (ki) => {
       const rec = ki.at(rev);
-      if (!rec) continue;
+      if (!rec) return;
       count++;
-      if (!req.countOnly && recs.length < fetch) recs.push(rec);
-    }
+      if (!countOnly && recs.length < fetch) recs.push(rec);
+    });
     let kept = recs;
     if (postFilter) {
       kept = recs.filter(
@@ -373,20 +377,21 @@ export class MvccStore {
     return { type: 'range', header, kvs: kept.map((r) => toKeyValue(r, keysOnly)), more, count };
   }
 
-  private *keysIn(span: KeySpan): Generator<KeyIndex> {
+  /** Visits the indexed keys of a span in order until `visit` returns false. */
+  private eachKey(span: KeySpan, visit: (ki: KeyIndex) => unknown): void {
     if (span.single) {
       const ki = this.tree.get(span.start);
-      if (ki) yield ki;
+      if (ki) visit(ki);
       return;
     }
-    if (spanIsEmpty(span)) return;
-    yield* this.tree.range(span.start, span.end);
+    if (!spanIsEmpty(span)) this.tree.forEachInRange(span.start, span.end, visit);
   }
 
   // ---- compaction --------------------------------------------------------------------------
 
   /** Drops history below `revision`; reads and watches below it fail with ErrCompacted after. */
   compact(revision: number): CompactResponse {
+    checkRequest({ type: 'compact', revision });
     if (revision <= this.compactRev) throw new MvccCompactedError(this.compactRev);
     if (revision > this.currentRev) throw new MvccFutureRevisionError(revision, this.currentRev);
     this.tree.removeWhere((ki) => ki.compact(revision));
@@ -399,7 +404,7 @@ export class MvccStore {
   // ---- leases ------------------------------------------------------------------------------
 
   private leaseGrant(req: LeaseGrantRequest): LeaseGrantResponse {
-    if (req.id === 0) throw new LeaseNotFoundError(0);
+    if (req.id === 0) throw new InvalidRequestError('lease id must be > 0 (the proposing member picks it)');
     if (this.leaseMap.has(req.id)) throw new LeaseExistsError(req.id);
     if (req.ttl > MAX_LEASE_TTL) throw new LeaseTtlTooLargeError(req.ttl);
     const ttl = Math.max(req.ttl, this.minLeaseTtl);

@@ -156,6 +156,9 @@ export class WatchHub {
       id = this.nextId++;
     }
     const filters = req.filters ?? [];
+    if (!Array.isArray(filters) || filters.some((f) => f !== 'noPut' && f !== 'noDelete')) {
+      throw new InvalidRequestError('filters must be a list of noPut/noDelete');
+    }
     const current = this.store.revision;
     const w = new Watcher(
       id,
