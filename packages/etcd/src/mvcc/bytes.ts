@@ -13,7 +13,9 @@ export function bytesToKey(bytes: Bytes): string {
 }
 
 export function keyToBytes(key: string): Bytes {
-  return ownedBytes(Buffer.from(key, 'latin1'));
+  const out = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i);
+  return out;
 }
 
 /**

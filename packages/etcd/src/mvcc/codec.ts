@@ -61,6 +61,13 @@ class Writer {
     this.len += b.byteLength;
   }
 
+  /** A latin1 key as length + bytes, without materialising the bytes. */
+  latin1(key: string): void {
+    this.varint(key.length);
+    this.reserve(key.length);
+    for (let i = 0; i < key.length; i++) this.buf[this.len++] = key.charCodeAt(i);
+  }
+
   raw(values: number[]): void {
     this.reserve(values.length);
     for (const v of values) this.buf[this.len++] = v;
@@ -113,7 +120,7 @@ function writeState(w: Writer, state: SnapshotState): void {
   const keys = [...state.keys];
   w.varint(keys.length);
   for (const ki of keys) {
-    w.bytes(ki.keyBytes);
+    w.latin1(ki.key);
     w.varint(ki.records.length);
     for (const r of ki.records) writeRecord(w, r);
   }
@@ -147,7 +154,7 @@ export function hashRecords(keys: Iterable<KeyIndex>, revision: number, compactR
   for (const ki of keys) {
     for (const r of ki.records) {
       if (r.modRevision > revision) break;
-      w.bytes(ki.keyBytes);
+      w.latin1(ki.key);
       writeRecord(w, r);
     }
   }
@@ -181,6 +188,14 @@ class Reader {
     return out;
   }
 
+  latin1(): string {
+    const n = this.varint();
+    if (this.pos + n > this.buf.byteLength) throw new SnapshotCorruptError('truncated');
+    const key = bytesToKey(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return key;
+  }
+
   get done(): boolean {
     return this.pos === this.buf.byteLength;
   }
@@ -205,11 +220,11 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
   const keys: KeyIndex[] = [];
   let lastKey: string | null = null;
   for (let n = r.varint(); n > 0; n--) {
-    const keyBytes = r.bytes();
-    const key = bytesToKey(keyBytes);
+    const key = r.latin1();
     if (lastKey !== null && key <= lastKey) throw new SnapshotCorruptError('keys out of order');
     lastKey = key;
-    const ki = new KeyIndex(key, keyBytes);
+    const ki = new KeyIndex(key);
+    const records: KvRecord[] = [];
     const count = r.varint();
     if (count === 0) throw new SnapshotCorruptError('key without history');
     for (let i = 0; i < count; i++) {
@@ -220,8 +235,10 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
       const lease = r.varint();
       const value = r.bytes();
       if (modRevision > currentRevision) throw new SnapshotCorruptError('record from the future');
-      ki.records.push(new KvRecord(ki, modRevision, sub, createRevision, version, value, lease));
+      records.push(new KvRecord(ki, modRevision, sub, createRevision, version, value, lease));
     }
+    // Exact-size arrays: a pushed-to array keeps spare capacity for every key.
+    ki.records = records.slice();
     keys.push(ki);
   }
   if (!r.done) throw new SnapshotCorruptError('trailing bytes');

@@ -224,7 +224,7 @@ export class MvccStore {
     const value = req.ignoreValue ? prev!.value : ownedBytes(req.value);
     const lease = req.ignoreLease ? prev!.lease : (req.lease ?? 0);
     if (ki === undefined) {
-      ki = new KeyIndex(key, ownedBytes(req.key));
+      ki = new KeyIndex(key);
       this.tree.insert(ki);
     }
     const rec = new KvRecord(
@@ -263,7 +263,7 @@ export class MvccStore {
   }
 
   private append(ki: KeyIndex, rec: KvRecord, batch: WriteBatch): void {
-    ki.records.push(rec);
+    ki.append(rec);
     batch.records.push(rec);
     this.log.push(rec);
   }
