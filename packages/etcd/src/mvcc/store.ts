@@ -172,6 +172,7 @@ export class MvccStore {
 
   private write(req: PutRequest | DeleteRangeRequest | TxnRequest): PutResponse | DeleteRangeResponse | TxnResponse {
     const op: TxnRequest = { type: 'txn', compare: [], success: [req], failure: [] };
+    if (req.type === 'txn') checkTxnSize(req, this.maxTxnOps);
     const path: boolean[] = [];
     this.choosePath(op, path);
     this.checkOps(op.success, path, { i: 1 });
@@ -272,10 +273,6 @@ export class MvccStore {
 
   /** Evaluates every compare on the pre-txn state, recording the branch taken, depth first. */
   private choosePath(txn: TxnRequest, path: boolean[]): void {
-    if (txn.compare.length > this.maxTxnOps || txn.success.length > this.maxTxnOps) {
-      throw new TooManyOpsError(this.maxTxnOps);
-    }
-    if (txn.failure.length > this.maxTxnOps) throw new TooManyOpsError(this.maxTxnOps);
     const succeeded = txn.compare.every((c) => this.compareHolds(c));
     path.push(succeeded);
     for (const op of succeeded ? txn.success : txn.failure) {
@@ -603,6 +600,14 @@ function sortRecords(recs: KvRecord[], req: RangeRequest): void {
     }
   };
   recs.sort((a, b) => sign * by(a, b));
+}
+
+/** etcd's --max-txn-ops, over the whole txn tree (a static check, like etcd's gRPC validation). */
+function checkTxnSize(txn: TxnRequest, max: number): void {
+  if (txn.compare.length > max || txn.success.length > max || txn.failure.length > max) {
+    throw new TooManyOpsError(max);
+  }
+  for (const op of [...txn.success, ...txn.failure]) if (op.type === 'txn') checkTxnSize(op, max);
 }
 
 /**

@@ -326,20 +326,30 @@ export class WatchHub {
       this.send(w, { watchId: w.id, header: { revision: this.store.revision }, events: batch });
       batch = [];
     };
+    const gone = (): boolean => w.stalled || !this.watchers.has(w.id);
     while (i < records.length && scanned < this.maxScanPerSync) {
       const rev = records[i]!.modRevision;
+      let end = i;
       const revEvents: WatchEvent[] = [];
-      for (; i < records.length && records[i]!.modRevision === rev; i++, scanned++) {
-        const rec = records[i]!;
+      for (; end < records.length && records[end]!.modRevision === rev; end++) {
+        const rec = records[end]!;
         if (w.wants(rec)) revEvents.push(cache.of(rec, w.prevKv));
       }
-      if (batch.length > 0 && batch.length + revEvents.length > this.maxEventsPerResponse) flush();
+      // A revision is never split, so a full batch goes out before this one joins it.
+      if (batch.length > 0 && batch.length + revEvents.length > this.maxEventsPerResponse) {
+        flush();
+        if (gone()) break;
+      }
       for (const e of revEvents) batch.push(e);
+      scanned += end - i;
+      i = end;
       w.nextRev = rev + 1;
-      if (batch.length >= this.maxEventsPerResponse) flush();
-      if (w.stalled || !this.watchers.has(w.id)) break;
+      if (batch.length >= this.maxEventsPerResponse) {
+        flush();
+        if (gone()) break;
+      }
     }
-    flush();
+    flush(); // only a scan-budget exit leaves events here; every break follows a flush
     if (i >= records.length && this.watchers.has(w.id)) {
       w.nextRev = Math.max(w.nextRev, this.store.revision + 1);
       this.unsynced.delete(w);
