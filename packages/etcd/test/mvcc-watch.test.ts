@@ -20,21 +20,30 @@ function harness(options: WatchHubOptions = {}) {
   const store = new MvccStore();
   const got = new Map<number, WatchResponse[]>();
   const saturated = new Set<number>();
+  // Watchers whose sink said "saturated" and that were not resumed since: the hub must not send.
+  const blocked = new Set<number>();
+  const violations: string[] = [];
   const hub = new WatchHub(
     store,
     (resp) => {
       let list = got.get(resp.watchId);
       if (!list) got.set(resp.watchId, (list = []));
       list.push(resp);
+      if (blocked.has(resp.watchId) && !resp.canceled) violations.push(`sent to stalled watcher ${resp.watchId}`);
+      if (saturated.has(resp.watchId)) blocked.add(resp.watchId);
       return !saturated.has(resp.watchId);
     },
     options,
   );
+  const resume = (id: number) => {
+    blocked.delete(id);
+    hub.resume(id);
+  };
   const put = (key: string, value: string) => store.apply({ type: 'put', key: b(key), value: b(value) });
   const del = (key: string) => store.apply({ type: 'deleteRange', key: b(key) });
   const events = (id: number) =>
     (got.get(id) ?? []).flatMap((r) => r.events.map((e) => `${e.type} ${text(e.kv.key)}@${e.kv.modRevision}`));
-  return { store, hub, got, saturated, put, del, events };
+  return { store, hub, got, saturated, put, del, events, resume, violations };
 }
 
 test('watch: live put/delete events with prev_kv, filters, single key and prefix', () => {
@@ -169,7 +178,7 @@ test('watch: a slow watcher buffers, falls behind to unsynced, catches up on res
   assert.equal(h.hub.syncUnsynced(), 1, 'stalled watchers are not synced');
 
   h.saturated.delete(slow);
-  h.hub.resume(slow);
+  h.resume(slow);
   assert.deepEqual(h.events(slow), h.events(fast));
   assert.equal(h.events(fast).length, 9);
   assert.equal(h.hub.isSynced(slow), true);
@@ -189,7 +198,7 @@ test('watch: a watcher that fell behind past a compaction is canceled as compact
   h.store.apply({ type: 'compact', revision: 4 });
   assert.equal(h.hub.progressNotifyAll(), 0);
   h.saturated.delete(slow);
-  h.hub.resume(slow);
+  h.resume(slow);
   const last = h.got.get(slow)!.at(-1)!;
   assert.equal(last.canceled, true);
   assert.equal(last.compactRevision, 4);
@@ -286,7 +295,7 @@ function runWatchProperty(seed: number): void {
         if (rnd.next() < p) h.saturated.add(id);
         else {
           h.saturated.delete(id);
-          h.hub.resume(id);
+          h.resume(id);
         }
       }
     } else h.hub.syncUnsynced();
@@ -297,7 +306,8 @@ function runWatchProperty(seed: number): void {
   }
   // Drain: everyone becomes fast and catches up.
   h.saturated.clear();
-  for (const id of specs.keys()) h.hub.resume(id);
+  for (const id of specs.keys()) h.resume(id);
+  assert.deepEqual(h.violations, [], `seed ${seed}: backpressure honoured`);
   for (let i = 0; i < 1000 && h.hub.syncUnsynced() > 0; i++);
   assert.equal(h.hub.stats().unsynced, 0, `seed ${seed}: all caught up`);
 
