@@ -112,6 +112,15 @@ test('lease expiry: only the leader expires leases, after TTL plus the promotion
   assert.deepEqual(exp.expired(), [1]);
   assert.equal(exp.remainingTtl(1), -1);
 
+  // Revokes are rate-limited: the earliest deadlines first, the rest on a later poll.
+  exp.granted(20, 1);
+  exp.granted(21, 1);
+  exp.granted(22, 1);
+  clock.advance(1_000);
+  assert.deepEqual(exp.expired(2), [20, 21], 'lease 1 waits for its retry interval');
+  assert.deepEqual(exp.expired(2), [22]);
+  for (const id of [1, 20, 21, 22]) exp.revoked(id);
+
   exp.granted(3, 5); // on the leader the deadline starts at grant
   exp.demote();
   clock.advance(100_000);

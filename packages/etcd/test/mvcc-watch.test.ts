@@ -341,3 +341,41 @@ function runWatchProperty(seed: number): void {
     for (const [rev, n] of perRevision) assert.equal(n, 1, `seed ${seed} watcher ${id} rev ${rev} split`);
   }
 }
+
+test('watch: explicit ids, duplicate ids, progress notify hook, bad requests, re-entrant writes refused', () => {
+  const h = harness();
+  const a = h.hub.watch({ key: b('a'), watchId: 7, progressNotify: true });
+  assert.equal(a, 7);
+  assert.throws(
+    () => h.hub.watch({ key: b('a'), watchId: 7 }),
+    (e: unknown) => e instanceof Error && 'code' in e && e.code === 'ErrWatcherDuplicateID',
+  );
+  assert.equal(h.hub.watch({ key: b('b') }), 0);
+  const quiet = h.hub.watch({ key: b('c') });
+  assert.throws(() => h.hub.watch({ key: new Uint8Array(0) }), /key is not provided/);
+  assert.throws(() => h.hub.watch({ key: b('a'), filters: ['noFoo' as 'noPut'] }), /filters/);
+  assert.throws(() => h.hub.watch({ key: b('a'), startRevision: -1 }), /startRevision/);
+
+  h.put('x', '1');
+  assert.equal(h.hub.progressNotifyAll(), 1, 'only watchers created with progressNotify');
+  assert.deepEqual(h.got.get(a)!.at(-1), { watchId: 7, header: { revision: 2 }, events: [] });
+  assert.equal(h.got.get(quiet)!.length, 1, 'just the created response');
+  assert.equal(h.hub.progress(999), false);
+
+  // A sink that writes back into the store is refused, and the watcher is dropped, not the write.
+  const store = new MvccStore();
+  const dropped: number[] = [];
+  const hub = new WatchHub(
+    store,
+    (resp) => {
+      if (resp.events.length > 0) store.apply({ type: 'put', key: b('echo'), value: b('1') });
+      return true;
+    },
+    { onSinkError: (id, err) => dropped.push(id) && assert.match(String(err), /commit notification/) },
+  );
+  const w = hub.watch({ key: b('k') });
+  store.apply({ type: 'put', key: b('k'), value: b('v') });
+  assert.deepEqual(dropped, [w]);
+  assert.equal(store.revision, 2);
+  assert.equal(store.get(b('echo')), undefined);
+});

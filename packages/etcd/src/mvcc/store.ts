@@ -20,6 +20,7 @@ import {
   LeaseTtlTooLargeError,
   MvccCompactedError,
   MvccFutureRevisionError,
+  ReentrantWriteError,
   TooManyOpsError,
   ValueProvidedError,
 } from './errors.js';
@@ -101,6 +102,7 @@ export class MvccStore {
   private log: KvRecord[] = [];
   private leaseMap = new Map<number, Lease>();
   private readonly listeners = new Set<StoreListener>();
+  private notifying = false;
   private readonly minLeaseTtl: number;
   private readonly maxTxnOps: number;
 
@@ -138,6 +140,7 @@ export class MvccStore {
   apply<R extends EtcdRequest>(req: R): ResponseFor<R>;
   apply(req: EtcdRequest): EtcdResponse {
     checkRequest(req);
+    if (req.type !== 'range') this.checkNotReentrant();
     switch (req.type) {
       case 'range':
         return this.range(req);
@@ -187,7 +190,17 @@ export class MvccStore {
     if (batch.records.length === 0) return;
     this.currentRev = batch.revision;
     header.revision = batch.revision;
-    for (const l of this.listeners) l.committed?.(batch.revision, batch.records);
+    this.notifying = true;
+    try {
+      for (const l of this.listeners) l.committed?.(batch.revision, batch.records);
+    } finally {
+      this.notifying = false;
+    }
+  }
+
+  /** A listener writing from inside a commit notification would interleave revisions. */
+  private checkNotReentrant(): void {
+    if (this.notifying) throw new ReentrantWriteError();
   }
 
   private execOp(
@@ -389,6 +402,7 @@ export class MvccStore {
   /** Drops history below `revision`; reads and watches below it fail with ErrCompacted after. */
   compact(revision: number): CompactResponse {
     checkRequest({ type: 'compact', revision });
+    this.checkNotReentrant();
     if (revision <= this.compactRev) throw new MvccCompactedError(this.compactRev);
     if (revision > this.currentRev) throw new MvccFutureRevisionError(revision, this.currentRev);
     this.tree.removeWhere((ki) => ki.compact(revision));
@@ -467,6 +481,7 @@ export class MvccStore {
 
   /** Replaces this store's state with a snapshot's; listeners get `restored`. */
   restoreFrom(bytes: Uint8Array): void {
+    this.checkNotReentrant();
     this.load(decodeSnapshot(bytes));
     for (const l of this.listeners) l.restored?.();
   }
