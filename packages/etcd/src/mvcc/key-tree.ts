@@ -13,6 +13,15 @@ export class KeyTree {
   /** Non-empty sorted chunks; concatenated they are all keys in order. */
   private chunks: KeyIndex[][] = [];
 
+  /** Builds a tree from keys already in strictly ascending order (snapshot restore). */
+  static fromSorted(keys: readonly KeyIndex[]): KeyTree {
+    const tree = new KeyTree();
+    const half = CHUNK >>> 1;
+    for (let i = 0; i < keys.length; i += half) tree.chunks.push(keys.slice(i, i + half));
+    for (const ki of keys) tree.byKey.set(ki.key, ki);
+    return tree;
+  }
+
   get size(): number {
     return this.byKey.size;
   }
@@ -30,7 +39,9 @@ export class KeyTree {
     }
     const c = Math.min(this.chunkFor(ki.key), this.chunks.length - 1);
     const chunk = this.chunks[c]!;
-    chunk.splice(lowerBound(chunk, ki.key), 0, ki);
+    const at = lowerBound(chunk, ki.key);
+    if (at === chunk.length) chunk.push(ki);
+    else chunk.splice(at, 0, ki);
     if (chunk.length > CHUNK) this.chunks.splice(c + 1, 0, chunk.splice(CHUNK >>> 1));
   }
 

@@ -515,12 +515,12 @@ export class MvccStore {
   }
 
   private load(state: SnapshotState): void {
-    const tree = new KeyTree();
+    const keys = [...state.keys];
+    const tree = KeyTree.fromSorted(keys);
     const log: KvRecord[] = [];
     const leaseMap = new Map<number, Lease>();
     for (const l of state.leases) leaseMap.set(l.id, { ...l, keys: new Set() });
-    for (const ki of state.keys) {
-      tree.insert(ki);
+    for (const ki of keys) {
       for (const rec of ki.records) if (rec.modRevision >= state.compactRevision) log.push(rec);
       const live = liveLatest(ki);
       if (live && live.lease !== 0) leaseMap.get(live.lease)?.keys.add(ki.key);
