@@ -60,6 +60,16 @@ test('key tree: ordered scans stay exact across chunk splits and bulk removal', 
     tree.insert(new KeyIndex(key));
   }
   check();
+
+  // A bulk-built tree (snapshot restore) behaves the same, including later inserts.
+  const rebuilt = KeyTree.fromSorted([...tree.all()]);
+  assert.deepEqual(collect(rebuilt, '', null), collect(tree, '', null));
+  for (const key of ['\0', 'm', '\xff\xff\xff\xff\xff\xff']) {
+    if (rebuilt.get(key)) continue;
+    rebuilt.insert(new KeyIndex(key));
+    model.add(key);
+  }
+  assert.deepEqual(collect(rebuilt, '', null), [...model].sort());
 });
 
 test('store at scale: 5,000 Kubernetes-style keys, paged prefix lists, compaction, watch sink failure', () => {
