@@ -50,8 +50,11 @@ export interface WatchResponse {
   compactRevision?: number;
 }
 
-/** Delivers one response. Return false to say "saturated: send nothing more until resume()". */
-export type WatchSink = (response: WatchResponse) => boolean | undefined;
+/**
+ * Delivers one response. Returning exactly `false` says "saturated: send nothing more until
+ * resume()"; any other result (true, nothing) means keep going.
+ */
+export type WatchSink = (response: WatchResponse) => unknown;
 
 export interface WatchHubOptions {
   /** Events held for a stalled watcher before it is dropped to unsynced (etcd: 128 responses). */
@@ -387,7 +390,7 @@ export class WatchHub {
     if (this.deliver(w, resp) === false) w.stalled = true;
   }
 
-  private deliver(w: Watcher, resp: WatchResponse): boolean | undefined {
+  private deliver(w: Watcher, resp: WatchResponse): unknown {
     try {
       return this.sink(resp);
     } catch (err) {
