@@ -20,6 +20,9 @@ function harness(options: WatchHubOptions = {}) {
   const store = new MvccStore();
   const got = new Map<number, WatchResponse[]>();
   const saturated = new Set<number>();
+  // Responses a watcher's consumer takes before it saturates (absent = unlimited), like a socket
+  // buffer: the response is accepted and the sink returns false once the credit is used up.
+  const credits = new Map<number, number>();
   // Watchers whose sink said "saturated" and that were not resumed since: the hub must not send.
   const blocked = new Set<number>();
   const violations: string[] = [];
@@ -30,13 +33,19 @@ function harness(options: WatchHubOptions = {}) {
       if (!list) got.set(resp.watchId, (list = []));
       list.push(resp);
       if (blocked.has(resp.watchId) && !resp.canceled) violations.push(`sent to stalled watcher ${resp.watchId}`);
-      if (saturated.has(resp.watchId)) blocked.add(resp.watchId);
-      return !saturated.has(resp.watchId);
+      const credit = (credits.get(resp.watchId) ?? Number.POSITIVE_INFINITY) - 1;
+      credits.set(resp.watchId, credit);
+      if (saturated.has(resp.watchId) || credit <= 0) {
+        blocked.add(resp.watchId);
+        return false;
+      }
+      return true;
     },
     options,
   );
-  const resume = (id: number) => {
+  const resume = (id: number, credit = Number.POSITIVE_INFINITY) => {
     blocked.delete(id);
+    credits.set(id, credit);
     hub.resume(id);
   };
   const put = (key: string, value: string) => store.apply({ type: 'put', key: b(key), value: b(value) });
@@ -232,6 +241,7 @@ function runWatchProperty(seed: number): void {
     maxBufferedEvents: 1 + rnd.int(0, 6),
     maxEventsPerResponse: 1 + rnd.int(0, 5),
     maxScanPerSync: 1 + rnd.int(0, 20),
+    maxResponseBytes: 60 + rnd.int(0, 300),
   });
   // The reference stream: every committed record, straight from the store.
   const committed: KvRecord[] = [];
@@ -254,6 +264,7 @@ function runWatchProperty(seed: number): void {
       ...(single ? {} : { rangeEnd: b(hi) }),
       startRevision: start,
       prevKv: rnd.next() < 0.5,
+      fragment: rnd.next() < 0.5,
       filters: filter === 1 ? ['noPut'] : filter === 2 ? ['noDelete'] : [],
     });
     specs.set(id, {
@@ -295,7 +306,7 @@ function runWatchProperty(seed: number): void {
         if (rnd.next() < p) h.saturated.add(id);
         else {
           h.saturated.delete(id);
-          h.resume(id);
+          h.resume(id, p > 0 ? rnd.int(1, 5) : Number.POSITIVE_INFINITY);
         }
       }
     } else h.hub.syncUnsynced();
@@ -332,9 +343,17 @@ function runWatchProperty(seed: number): void {
     } else {
       assert.deepEqual(received, expected, `seed ${seed} watcher ${id}`);
     }
-    // No response splits a revision.
-    const perRevision = new Map<number, number>();
+    // No response splits a revision, except fragments: one revision each, joined to the next.
+    const logical: WatchResponse[] = [];
+    let joining: WatchResponse | undefined;
     for (const r of resps) {
+      if (r.fragment) assert.equal(new Set(r.events.map((e) => e.kv.modRevision)).size, 1);
+      if (joining) joining.events.push(...r.events);
+      else logical.push((joining = { ...r, events: [...r.events] }));
+      if (!r.fragment) joining = undefined;
+    }
+    const perRevision = new Map<number, number>();
+    for (const r of logical) {
       const revs = new Set(r.events.map((e) => e.kv.modRevision));
       for (const rev of revs) perRevision.set(rev, (perRevision.get(rev) ?? 0) + 1);
     }
@@ -378,4 +397,57 @@ test('watch: explicit ids, duplicate ids, progress notify hook, bad requests, re
   assert.deepEqual(dropped, [w]);
   assert.equal(store.revision, 2);
   assert.equal(store.get(b('echo')), undefined);
+});
+
+test('watch: fragment splits a revision too big for one response; others get it whole', () => {
+  // Each put event here counts 48 + 3 + 100 bytes: two fit in 400, a 5-key revision needs 3 responses.
+  const h = harness({ maxResponseBytes: 400 });
+  const value = 'x'.repeat(100);
+  const keys = ['f/1', 'f/2', 'f/3', 'f/4', 'f/5'];
+  for (const k of keys) h.put(k, value); // revs 2..6
+  const fragmented = h.hub.watch({ key: b('f/'), rangeEnd: b('f0'), fragment: true });
+  const whole = h.hub.watch({ key: b('f/'), rangeEnd: b('f0') });
+  const pastFragmented = h.hub.watch({ key: b('f/'), rangeEnd: b('f0'), fragment: true, startRevision: 7 });
+  h.store.apply({
+    type: 'txn',
+    compare: [],
+    success: keys.map((k) => ({ type: 'put' as const, key: b(k), value: b(value) })),
+    failure: [],
+  }); // rev 7: five puts
+  const shape = (id: number) =>
+    h.got
+      .get(id)!
+      .filter((r) => r.events.length > 0)
+      .map((r) => `${r.events.length}${r.fragment ? '+' : ''}`);
+  assert.deepEqual(shape(fragmented), ['2+', '2+', '1']);
+  assert.deepEqual(shape(whole), ['5']);
+  assert.deepEqual(shape(pastFragmented), ['2+', '2+', '1']);
+
+  // Catch-up from history splits the same way, and small revisions are batched up to the bound.
+  const catchUp = h.hub.watch({ key: b('f/'), rangeEnd: b('f0'), fragment: true, startRevision: 2 });
+  assert.deepEqual(shape(catchUp), ['2', '2', '1', '2+', '2+', '1']);
+  assert.deepEqual(
+    h.events(catchUp).slice(-5),
+    keys.map((k) => `put ${k}@7`),
+  );
+});
+
+test('watch: a stalled fragment watcher gets a revision’s fragments together, so falling behind never repeats one', () => {
+  const h = harness({ maxResponseBytes: 400, maxBufferedEvents: 6 });
+  const id = h.hub.watch({ key: b('f/'), rangeEnd: b('f0'), fragment: true });
+  h.saturated.add(id);
+  h.put('f/0', 'x'); // rev 2: delivered; the consumer is now saturated
+  h.store.apply({
+    type: 'txn',
+    compare: [],
+    success: [1, 2, 3, 4, 5].map((i) => ({ type: 'put' as const, key: b(`f/${i}`), value: b('y'.repeat(100)) })),
+    failure: [],
+  }); // rev 3: buffered as three fragments
+  h.saturated.delete(id);
+  h.resume(id, 1); // room for one response: the rest of rev 3 still goes with it
+  for (let i = 6; i < 14; i++) h.put(`f/${i}`, 'z'); // buffer, then overflow to unsynced
+  h.resume(id);
+  const expected = ['put f/0@2', ...[1, 2, 3, 4, 5].map((i) => `put f/${i}@3`)];
+  for (let i = 6; i < 14; i++) expected.push(`put f/${i}@${i - 2}`);
+  assert.deepEqual(h.events(id), expected);
 });
