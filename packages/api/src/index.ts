@@ -1,8 +1,10 @@
 export * from './discovery.js';
 export * from './errors.js';
+export * from './fields.js';
 export * from './labels.js';
 export * from './quantity.js';
 export * from './registry.js';
+export * from './status.js';
 export type * from './types/index.js';
 export * from './validation/field-error.js';
 export * from './validation/go-format.js';
