@@ -1,3 +1,4 @@
+export * from './defaults.js';
 export * from './discovery.js';
 export * from './errors.js';
 export * from './fields.js';
