@@ -3,6 +3,7 @@ export * from './discovery.js';
 export * from './errors.js';
 export * from './fields.js';
 export * from './labels.js';
+export * from './printers/index.js';
 export * from './quantity.js';
 export * from './registry.js';
 export * from './status.js';
