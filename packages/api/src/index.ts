@@ -6,6 +6,7 @@ export * from './labels.js';
 export * from './printers/index.js';
 export * from './quantity.js';
 export * from './registry.js';
+export * from './scale.js';
 export * from './status.js';
 export type * from './types/index.js';
 export * from './validation/field-error.js';

@@ -6,8 +6,9 @@ import type { DaemonSet, Deployment, ReplicaSet, StatefulSet } from '../types/ap
 import type { CronJob, Job } from '../types/batch.js';
 import type { ConfigMap, Pod, Secret } from '../types/core.js';
 import type { KubeObject, Status } from '../types/meta.js';
+import type { Scale } from '../types/misc.js';
 import type { FieldError } from './field-error.js';
-import { validateObjectMeta, validateObjectMetaUpdate } from './meta.js';
+import { validateNonnegative, validateObjectMeta, validateObjectMetaUpdate } from './meta.js';
 import {
   type NameValidator,
   nameIsDNS1035Label,
@@ -104,6 +105,10 @@ const rules: Record<string, KindRules> = {
   'batch/v1/CronJob': { nameFn: nameIsDNSSubdomain, validate: (c: CronJob) => validateCronJob(c) },
   'coordination.k8s.io/v1/Lease': { nameFn: nameIsDNSSubdomain, validate: validateLease },
   'discovery.k8s.io/v1/EndpointSlice': { nameFn: nameIsDNSSubdomain, validate: validateEndpointSlice },
+  'autoscaling/v1/Scale': {
+    nameFn: nameIsDNSSubdomain,
+    validate: (s: Scale) => validateNonnegative(s.spec?.replicas, 'spec.replicas'),
+  },
 };
 
 function rulesFor(obj: KubeObject): KindRules {
