@@ -1,12 +1,10 @@
 // Defaulting as the real apiserver applies it (the SetDefaults_* functions of k8s.io/kubernetes
-// pkg/apis/*/v1), plus the create-time pieces that upstream does in registry strategies and
-// admission plugins, kept separate because the apiserver calls them at different moments:
+// pkg/apis/*/v1), plus the admission plugins that default new pods; kept apart because the
+// apiserver calls them at different moments:
 //   defaultObject(obj)          → SetDefaults_* for the object's kind (every create and update)
 //   admitPod(pod)               → ServiceAccount, Priority and DefaultTolerationSeconds admission
-//   prepareForCreate(obj)       → strategy PrepareForCreate (pod status Pending + qosClass,
-//                                 namespace finalizer + phase Active, job selector when uid known)
+// (Create/update strategy pieces — status resets, generation, job selectors — are in strategy.ts.)
 // All functions return a defaulted deep copy and leave their input alone.
-import { tryParseQuantity } from './quantity.js';
 import type { DaemonSet, Deployment, ReplicaSet, StatefulSet } from './types/apps.js';
 import type { CronJob, Job, JobSpec } from './types/batch.js';
 import type {
@@ -169,25 +167,6 @@ export function admitPod(input: Pod, opts: PodAdmissionOptions = {}): Pod {
   add('node.kubernetes.io/unreachable', opts.unreachableTolerationSeconds ?? 300);
   spec.tolerations = tolerations;
   return pod;
-}
-
-/** QoS class from requests/limits of cpu and memory (after requests were defaulted from limits). */
-export function podQOSClass(spec: PodSpec): 'Guaranteed' | 'Burstable' | 'BestEffort' {
-  const all = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
-  let anySet = false;
-  let guaranteed = all.length > 0;
-  for (const c of all) {
-    const req = c.resources?.requests ?? {};
-    const lim = c.resources?.limits ?? {};
-    for (const r of ['cpu', 'memory']) {
-      const rq = tryParseQuantity(req[r] ?? lim[r]);
-      const lq = tryParseQuantity(lim[r]);
-      if ((rq !== null && !rq.isZero()) || (lq !== null && !lq.isZero())) anySet = true;
-      if (lq === null || lq.isZero() || rq === null || !rq.equals(lq)) guaranteed = false;
-    }
-  }
-  if (!anySet) return 'BestEffort';
-  return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
 export function defaultDeployment(input: Deployment): Deployment {
@@ -397,49 +376,4 @@ const defaulters: Record<string, Defaulter> = {
 export function defaultObject<T extends KubeObject>(obj: T): T {
   const fn = defaulters[`${obj.apiVersion ?? ''}/${obj.kind ?? ''}`];
   return fn === undefined ? clone(obj) : (fn(obj as never) as T);
-}
-
-/**
- * Strategy PrepareForCreate pieces that set fields a client cannot: a new pod's status (Pending,
- * qosClass); a namespace's `kubernetes` finalizer and phase Active; a job's generated selector and
- * template labels (needs metadata.uid, which the apiserver assigns first).
- */
-export function prepareForCreate<T extends KubeObject>(obj: T): T {
-  const o = clone(obj) as KubeObject;
-  if (o.apiVersion === 'v1' && o.kind === 'Pod') {
-    const pod = o as Pod;
-    pod.status = { phase: 'Pending', qosClass: podQOSClass(pod.spec) };
-  } else if (o.apiVersion === 'v1' && o.kind === 'Namespace') {
-    const ns = o as Namespace;
-    ns.spec = { finalizers: ['kubernetes'] };
-    ns.status = { phase: 'Active' };
-  } else if (o.apiVersion === 'batch/v1' && o.kind === 'Job') {
-    return generateJobSelector(o as Job) as unknown as T;
-  }
-  return o as T;
-}
-
-/**
- * The selector and template labels the Job strategy generates unless `spec.manualSelector` is true:
- * `batch.kubernetes.io/controller-uid=<uid>` plus the legacy `controller-uid`/`job-name` labels.
- */
-export function generateJobSelector(input: Job): Job {
-  const job = clone(input);
-  const uid = job.metadata.uid;
-  if (job.spec.manualSelector === true || uid === undefined || uid === '') return job;
-  const name = job.metadata.name ?? '';
-  job.spec.template.metadata ??= {};
-  job.spec.template.metadata.labels = {
-    ...(job.spec.template.metadata.labels ?? {}),
-    'batch.kubernetes.io/controller-uid': uid,
-    'batch.kubernetes.io/job-name': name,
-    'controller-uid': uid,
-    'job-name': name,
-  };
-  job.spec.selector ??= { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
-  // Upstream re-runs SetDefaults_Job when it decodes the stored object, so a job without labels of
-  // its own shows the generated template labels.
-  if (Object.keys(job.metadata.labels ?? {}).length === 0)
-    job.metadata.labels = { ...job.spec.template.metadata.labels };
-  return job;
 }

@@ -8,6 +8,7 @@ export * from './quantity.js';
 export * from './registry.js';
 export * from './scale.js';
 export * from './status.js';
+export * from './strategy.js';
 export type * from './types/index.js';
 export * from './validation/field-error.js';
 export * from './validation/go-format.js';

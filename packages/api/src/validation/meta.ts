@@ -95,7 +95,9 @@ export function validateObjectMetaUpdate(newMeta: ObjectMeta, oldMeta: ObjectMet
   errs.push(
     ...immutable(`${path}.namespace`, newMeta.namespace ?? '', (newMeta.namespace ?? '') !== (oldMeta.namespace ?? '')),
   );
-  errs.push(...immutable(`${path}.uid`, newMeta.uid ?? '', (newMeta.uid ?? '') !== (oldMeta.uid ?? '')));
+  // An omitted uid means "the stored one" (the apiserver fills it in before validating).
+  const uidChanged = (newMeta.uid ?? '') !== '' && newMeta.uid !== (oldMeta.uid ?? '');
+  errs.push(...immutable(`${path}.uid`, newMeta.uid ?? '', uidChanged));
   return errs;
 }
 
