@@ -99,9 +99,8 @@ export function nothing(): Selector {
 }
 
 /**
- * labels.NewRequirement: validates key and values; errors joined like upstream's aggregate.
- * `path` is the field path prefix (upstream passes none, so key errors say `key:` and value errors
- * `values[0][<key>]:`).
+ * labels.NewRequirement: validates key and values; errors joined like upstream's aggregate. Upstream
+ * passes no field path, so key errors read `key: …` and value errors `values[0][<key>]: …`.
  */
 export function newRequirement(key: string, operator: LabelOperator, values: readonly string[]): LabelRequirement {
   const errs: FieldError[] = [];
