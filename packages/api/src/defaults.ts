@@ -5,6 +5,7 @@
 //   admitPod(pod)               → ServiceAccount, Priority and DefaultTolerationSeconds admission
 // (Create/update strategy pieces — status resets, generation, job selectors — are in strategy.ts.)
 // All functions return a defaulted deep copy and leave their input alone.
+import { guardMalformed } from './decode.js';
 import type { DaemonSet, Deployment, ReplicaSet, StatefulSet } from './types/apps.js';
 import type { CronJob, Job, JobSpec } from './types/batch.js';
 import type {
@@ -372,8 +373,11 @@ const defaulters: Record<string, Defaulter> = {
   'discovery.k8s.io/v1/EndpointSlice': defaultEndpointSlice,
 };
 
-/** SetDefaults_* for the object's apiVersion/kind; kinds without defaults come back as a plain copy. */
+/**
+ * SetDefaults_* for the object's apiVersion/kind; kinds without defaults come back as a plain copy.
+ * Throws MalformedObjectError (→ 400) for bodies with fields of the wrong type.
+ */
 export function defaultObject<T extends KubeObject>(obj: T): T {
   const fn = defaulters[`${obj.apiVersion ?? ''}/${obj.kind ?? ''}`];
-  return fn === undefined ? clone(obj) : (fn(obj as never) as T);
+  return fn === undefined ? clone(obj) : guardMalformed(obj, () => fn(obj as never) as T);
 }

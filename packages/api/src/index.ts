@@ -1,3 +1,4 @@
+export * from './decode.js';
 export * from './defaults.js';
 export * from './discovery.js';
 export * from './errors.js';

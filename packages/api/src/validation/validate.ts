@@ -1,5 +1,6 @@
 // Entry points the apiserver calls: validate a new object, validate an update against the stored
 // object, and turn the errors into the 422 Status kubectl prints.
+import { guardMalformed } from '../decode.js';
 import { qualifiedKind, resourceForKind } from '../registry.js';
 import { invalidStatus } from '../status.js';
 import type { DaemonSet, Deployment, ReplicaSet, StatefulSet } from '../types/apps.js';
@@ -119,23 +120,26 @@ function isNamespaced(obj: KubeObject): boolean {
   return resourceForKind(obj.apiVersion ?? '', obj.kind ?? '')?.namespaced ?? true;
 }
 
-/** Create-time validation: metadata (name rules per kind, namespace scope) and the kind's spec. */
+/**
+ * Create-time validation: metadata (name rules per kind, namespace scope) and the kind's spec.
+ * Throws MalformedObjectError (→ 400) for bodies with fields of the wrong type.
+ */
 export function validateObject(obj: KubeObject): FieldError[] {
   const r = rulesFor(obj);
-  return [
+  return guardMalformed(obj, () => [
     ...validateObjectMeta(obj.metadata, { namespaced: isNamespaced(obj), nameFn: r.nameFn }),
     ...(r.validate?.(obj as never) ?? []),
-  ];
+  ]);
 }
 
 /** Update validation: everything validateObject checks, plus immutable metadata and spec fields. */
 export function validateObjectUpdate(newObj: KubeObject, oldObj: KubeObject): FieldError[] {
   const r = rulesFor(newObj);
-  return [
+  return guardMalformed(newObj, () => [
     ...validateObjectMetaUpdate(newObj.metadata ?? {}, oldObj.metadata ?? {}),
     ...validateObject(newObj),
     ...(r.validateUpdate?.(newObj as never, oldObj as never) ?? []),
-  ];
+  ]);
 }
 
 /** The 422 Status for `errs` against `obj`, or null when there are none. */
