@@ -2,7 +2,7 @@
 // label, annotation and selector checks.
 import type { LabelSelector, ObjectMeta } from '../types/meta.js';
 import { type FieldError, fieldErr } from './field-error.js';
-import { goLabelSelector } from './go-format.js';
+import { goLabelSelector, goStringSlice } from './go-format.js';
 import { isQualifiedName, isValidLabelValue, type NameValidator } from './names.js';
 
 export const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
@@ -67,17 +67,34 @@ export function validateObjectMeta(meta: ObjectMeta | undefined, opts: MetaOptio
     if ((ref.name ?? '') === '') errs.push(fieldErr.invalid(`${f}.name`, ref.name ?? '', 'must not be empty'));
     if ((ref.uid ?? '') === '') errs.push(fieldErr.invalid(`${f}.uid`, ref.uid ?? '', 'must not be empty'));
   }
-  if ((m.ownerReferences ?? []).filter((r) => r.controller === true).length > 1) {
+  let firstController = '';
+  for (const ref of m.ownerReferences ?? []) {
+    if (ref.controller !== true) continue;
+    const name = `${ref.kind}/${ref.name}`;
+    if (firstController === '') firstController = name;
+    else {
+      // Upstream prints the whole slice with %#v, pointer addresses included; kemu elides it.
+      errs.push(
+        fieldErr.invalid(
+          `${path}.ownerReferences`,
+          { go: '[]v1.OwnerReference{…}' },
+          `Only one reference can have Controller set to true. Found "true" in references for ${firstController} and ${name}`,
+        ),
+      );
+    }
+  }
+  const finalizers = m.finalizers ?? [];
+  for (const f of finalizers) {
+    for (const msg of isQualifiedName(f)) errs.push(fieldErr.invalid(`${path}.finalizers`, f, msg));
+  }
+  if (finalizers.includes('orphan') && finalizers.includes('foregroundDeletion')) {
     errs.push(
       fieldErr.invalid(
-        `${path}.ownerReferences`,
-        { go: '[]v1.OwnerReference{…}' },
-        'Only one reference can have Controller set to true',
+        `${path}.finalizers`,
+        { go: goStringSlice(finalizers) },
+        'finalizer orphan and foregroundDeletion cannot be both set',
       ),
     );
-  }
-  for (const f of m.finalizers ?? []) {
-    for (const msg of isQualifiedName(f)) errs.push(fieldErr.invalid(`${path}.finalizers`, f, msg));
   }
   return errs;
 }
