@@ -297,6 +297,11 @@ export function defaultService(input: Service): Service {
     spec.ipFamilyPolicy ??= 'SingleStack';
   }
   if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
+  // clusterIP and clusterIPs[0] are one value seen twice; keep them in step (upstream REST does).
+  if (spec.clusterIP !== undefined && spec.clusterIP !== '' && spec.clusterIPs === undefined)
+    spec.clusterIPs = [spec.clusterIP];
+  if ((spec.clusterIP === undefined || spec.clusterIP === '') && spec.clusterIPs?.[0] !== undefined)
+    spec.clusterIP = spec.clusterIPs[0];
   return svc;
 }
 
@@ -317,9 +322,20 @@ export function defaultNode(input: Node): Node {
   return node;
 }
 
+/**
+ * Secret defaults, plus what upstream's v1 conversion does with `stringData`: each value is
+ * base64-encoded into `data` (overwriting a same-named key) and `stringData` is dropped, so it is
+ * never stored or returned.
+ */
 export function defaultSecret(input: Secret): Secret {
   const s = clone(input);
   s.type ??= 'Opaque';
+  if (s.stringData !== undefined) {
+    const data = { ...(s.data ?? {}) };
+    for (const [k, v] of Object.entries(s.stringData)) data[k] = Buffer.from(v, 'utf8').toString('base64');
+    s.data = data;
+    delete s.stringData;
+  }
   return s;
 }
 

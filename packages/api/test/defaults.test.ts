@@ -13,6 +13,7 @@ import {
   type Pod,
   podQOSClass,
   prepareForCreate,
+  type Secret,
   type Service,
   type StatefulSet,
 } from '../src/index.js';
@@ -219,4 +220,24 @@ test('service and namespace defaults', () => {
   assert.deepEqual(ns.metadata.labels, { 'kubernetes.io/metadata.name': 'team-a' });
   assert.deepEqual(ns.spec, { finalizers: ['kubernetes'] });
   assert.deepEqual(ns.status, { phase: 'Active' });
+});
+
+test('secret stringData is folded into base64 data; service clusterIPs follow clusterIP', () => {
+  const secret = defaultObject({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 's' },
+    data: { a: 'eA==', b: 'eQ==' },
+    stringData: { b: 'hello', c: 'world' },
+  } as Secret);
+  assert.deepEqual(secret.data, { a: 'eA==', b: 'aGVsbG8=', c: 'd29ybGQ=' });
+  assert.equal(secret.stringData, undefined);
+  assert.equal(secret.type, 'Opaque');
+  const svc = defaultObject<Service>({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 's' },
+    spec: { clusterIP: 'None', ports: [] },
+  });
+  assert.deepEqual(svc.spec?.clusterIPs, ['None']);
 });

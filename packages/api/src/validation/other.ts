@@ -95,11 +95,13 @@ export function validateService(svc: Service): FieldError[] {
 }
 
 export function validateServiceUpdate(n: Service, o: Service): FieldError[] {
-  const oldIPs = o.spec?.clusterIPs ?? (o.spec?.clusterIP ? [o.spec.clusterIP] : []);
-  const newIPs = n.spec?.clusterIPs ?? (n.spec?.clusterIP ? [n.spec.clusterIP] : []);
+  const first = (svc: Service) => (svc.spec?.clusterIP ? svc.spec.clusterIP : (svc.spec?.clusterIPs?.[0] ?? ''));
+  const oldIP = first(o);
+  const newIP = first(n);
   // Clearing the IP is allowed only when switching to ExternalName; otherwise it may not change.
-  if (oldIPs.length > 0 && n.spec?.type !== 'ExternalName' && newIPs.length > 0 && newIPs[0] !== oldIPs[0]) {
-    return [fieldErr.invalid('spec.clusterIPs[0]', { go: goStringSlice(newIPs) }, 'may not change once set')];
+  if (oldIP !== '' && n.spec?.type !== 'ExternalName' && newIP !== '' && newIP !== oldIP) {
+    const rest = (n.spec?.clusterIPs ?? []).slice(1);
+    return [fieldErr.invalid('spec.clusterIPs[0]', { go: goStringSlice([newIP, ...rest]) }, 'may not change once set')];
   }
   return [];
 }
