@@ -5,6 +5,7 @@ export * from './errors.js';
 export * from './fields.js';
 export * from './labels.js';
 export * from './objects.js';
+export * from './openapi.js';
 export * from './printers/index.js';
 export * from './quantity.js';
 export * from './registry.js';
