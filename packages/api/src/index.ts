@@ -6,6 +6,7 @@ export * from './fields.js';
 export * from './labels.js';
 export * from './objects.js';
 export * from './openapi.js';
+export * from './patch.js';
 export * from './printers/index.js';
 export * from './quantity.js';
 export * from './registry.js';
