@@ -415,3 +415,20 @@ test('small kinds: configmaps, secrets, leases, endpoints, pvcs', () => {
   } as KubeObject;
   assert.deepEqual(rowCells('controllerrevisions', cr, NOW), ['web-7d4', 'statefulset.apps/web', 2, '5s']);
 });
+
+test('load balancer ingress and empty endpoint subsets', () => {
+  const lb = {
+    metadata: { name: 'lb', creationTimestamp: ago(5) },
+    spec: { type: 'LoadBalancer', clusterIPs: ['10.0.0.1'], ports: [{ port: 80, protocol: 'TCP' }] },
+    status: {
+      loadBalancer: {
+        ingress: [{ ip: '9.9.9.9', hostname: 'ignored.example' }, { hostname: 'a.example' }, { ip: '9.9.9.9' }],
+      },
+    },
+  } as KubeObject;
+  assert.equal(rowCells('services', lb, NOW)[3], '9.9.9.9,a.example');
+  assert.equal(
+    rowCells('endpoints', { metadata: { name: 'e' }, subsets: [{ ports: [{ port: 80 }] }] } as KubeObject, NOW)[1],
+    '',
+  );
+});

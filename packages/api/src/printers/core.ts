@@ -23,10 +23,13 @@ import { timestampSince } from './duration.js';
 const LOAD_BALANCER_WIDTH = 16;
 
 function loadBalancerIngress(svc: Service, wide: boolean): string {
-  const parts = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) =>
-    [i.ip, i.hostname].filter((x): x is string => !!x),
-  );
-  let r = parts.join(',');
+  // One entry per ingress (IP, else hostname), de-duplicated and sorted like upstream's string set.
+  const set = new Set<string>();
+  for (const i of svc.status?.loadBalancer?.ingress ?? []) {
+    if (i.ip) set.add(i.ip);
+    else if (i.hostname) set.add(i.hostname);
+  }
+  let r = [...set].sort().join(',');
   if (!wide && r.length > LOAD_BALANCER_WIDTH) r = `${r.slice(0, LOAD_BALANCER_WIDTH - 3)}...`;
   return r;
 }
@@ -135,8 +138,8 @@ export function formatEndpoints(ep: Endpoints): string {
     }
   }
   const ret = list.join(',');
-  if (more) return `${ret} + ${count - max} more...`;
-  return ret === '' ? '<none>' : ret;
+  // Subsets without addresses print as an empty cell, as upstream does.
+  return more ? `${ret} + ${count - max} more...` : ret;
 }
 
 export const endpointsPrinter: Printer<Endpoints> = {
@@ -356,7 +359,7 @@ export const eventPrinter: Printer<Event> = {
 };
 
 export const configMapPrinter: Printer<ConfigMap> = {
-  columns: [nameCol, col('Data', 'integer', 'Data contains the configuration data.'), ageCol],
+  columns: [nameCol, col('Data', 'string', 'Data contains the configuration data.'), ageCol],
   cells: (cm, ctx) => [
     cm.metadata.name ?? '',
     Object.keys(cm.data ?? {}).length + Object.keys(cm.binaryData ?? {}).length,
@@ -368,7 +371,7 @@ export const secretPrinter: Printer<Secret> = {
   columns: [
     nameCol,
     col('Type', 'string', 'Used to facilitate programmatic handling of secret data.'),
-    col('Data', 'integer', 'Data contains the secret data.'),
+    col('Data', 'string', 'Data contains the secret data.'),
     ageCol,
   ],
   cells: (s, ctx) => [
@@ -384,7 +387,7 @@ export const serviceAccountPrinter: Printer<ServiceAccount> = {
     nameCol,
     col(
       'Secrets',
-      'integer',
+      'string',
       'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.',
     ),
     ageCol,
@@ -515,7 +518,7 @@ export const persistentVolumeClaimPrinter: Printer<PersistentVolumeClaim> = {
       capacity,
       modes,
       sc,
-      spec.volumeAttributesClassName ? spec.volumeAttributesClassName : '<unset>',
+      spec.volumeAttributesClassName ?? '<unset>',
       timestampSince(pvc.metadata.creationTimestamp, ctx.now),
       spec.volumeMode ?? '<unset>',
     ];

@@ -14,12 +14,12 @@ export const deploymentPrinter: Printer<Deployment> = {
     col('Ready', 'string', 'Number of the pod with ready state'),
     col(
       'Up-to-date',
-      'integer',
+      'string',
       'Total number of non-terminated pods targeted by this deployment that have the desired template spec.',
     ),
     col(
       'Available',
-      'integer',
+      'string',
       'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.',
     ),
     ageCol,
@@ -201,7 +201,6 @@ export const jobPrinter: Printer<Job> = {
       status = 'Terminating';
     else if (hasCondition(st.conditions, 'Suspended')) status = 'Suspended';
     else if (hasCondition(st.conditions, 'FailureTarget')) status = 'FailureTarget';
-    else if (hasCondition(st.conditions, 'SuccessCriteriaMet')) status = 'SuccessCriteriaMet';
     else status = 'Running';
     const [names, images] = containerCells(job.spec?.template?.spec?.containers);
     return [
@@ -264,7 +263,7 @@ export const controllerRevisionPrinter: Printer<ControllerRevision> = {
   columns: [
     nameCol,
     col('Controller', 'string', 'Controller of the object'),
-    col('Revision', 'integer', 'Revision indicates the revision of the state represented by Data.'),
+    col('Revision', 'string', 'Revision indicates the revision of the state represented by Data.'),
     ageCol,
   ],
   cells(cr, ctx) {
