@@ -128,7 +128,7 @@ test('pod containers: required name/image, duplicates, ports, policies', () => {
     ],
   });
   assert.deepEqual(messages(res), [
-    'spec.containers[0].resources.requests[cpu]: Invalid value: "2": must be less than or equal to cpu limit of 1',
+    'spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1',
     'spec.containers[0].volumeMounts[0].name: Not found: "data"',
   ]);
 });

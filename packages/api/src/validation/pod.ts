@@ -96,8 +96,9 @@ function validateResources(c: Container, path: string): FieldError[] {
     const lim = parsed.limits.get(name);
     if (lim !== undefined && req.cmp(lim) > 0) {
       errs.push(
+        // Upstream reports this one on `requests` itself, not on the keyed entry.
         fieldErr.invalid(
-          `${path}.resources.requests[${name}]`,
+          `${path}.resources.requests`,
           req.toString(),
           `must be less than or equal to ${name} limit of ${lim.toString()}`,
         ),
