@@ -53,13 +53,17 @@ function selectorAndTemplate(
     errs.push(fieldErr.notSupported('spec.template.spec.restartPolicy', rp, restartPolicies));
   }
   if (restartPolicies !== null && template.spec?.activeDeadlineSeconds !== undefined) {
-    errs.push(
-      fieldErr.invalid(
-        'spec.template.spec.activeDeadlineSeconds',
-        template.spec.activeDeadlineSeconds,
-        'activeDeadlineSeconds in ReplicaSet is not Supported',
-      ),
-    );
+    // Upstream words (and types) this per controller: ReplicaSet (also for Deployments) and
+    // DaemonSet say Invalid, StatefulSet says Forbidden.
+    const f = 'spec.template.spec.activeDeadlineSeconds';
+    if (kindWord === 'statefulset') {
+      errs.push(fieldErr.forbidden(f, 'activeDeadlineSeconds in StatefulSet is not Supported'));
+    } else {
+      const owner = kindWord === 'daemonset' ? 'DaemonSet' : 'ReplicaSet';
+      errs.push(
+        fieldErr.invalid(f, template.spec.activeDeadlineSeconds, `activeDeadlineSeconds in ${owner} is not Supported`),
+      );
+    }
   }
   return errs;
 }
