@@ -274,3 +274,37 @@ test('defaulting is idempotent for every defaulted kind', () => {
     assert.deepEqual(defaultObject(once), once, (o as { kind: string }).kind);
   }
 });
+
+test('resource quantities are stored canonical and rounded up to milli; hostNetwork hostPorts on pods only', () => {
+  const pod = defaultPod({
+    metadata: { name: 'p' },
+    spec: {
+      hostNetwork: true,
+      containers: [
+        {
+          name: 'c',
+          image: 'x',
+          ports: [{ containerPort: 8080 }],
+          resources: { limits: { cpu: '0.5', memory: '1024Mi' }, requests: { cpu: '100u' } },
+        },
+      ],
+    },
+  });
+  assert.deepEqual(pod.spec.containers[0]?.resources, {
+    limits: { cpu: '500m', memory: '1Gi' },
+    requests: { cpu: '1m', memory: '1Gi' },
+  });
+  assert.equal(pod.spec.containers[0]?.ports?.[0]?.hostPort, 8080);
+  const d = defaultObject<Deployment>({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'd' },
+    spec: {
+      selector: {},
+      template: {
+        spec: { hostNetwork: true, containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 80 }] }] },
+      },
+    },
+  });
+  assert.equal(d.spec.template.spec.containers[0]?.ports?.[0]?.hostPort, undefined);
+});
