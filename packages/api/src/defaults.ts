@@ -294,6 +294,10 @@ export function defaultService(input: Service): Service {
   const spec = (svc.spec ??= {});
   spec.type ??= 'ClusterIP';
   spec.sessionAffinity ??= 'None';
+  if (spec.sessionAffinity === 'None') delete spec.sessionAffinityConfig;
+  if (spec.sessionAffinity === 'ClientIP' && spec.sessionAffinityConfig?.clientIP?.timeoutSeconds === undefined) {
+    spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: 10800 } };
+  }
   for (const p of spec.ports ?? []) {
     p.protocol ??= 'TCP';
     if (p.targetPort === undefined || p.targetPort === 0 || p.targetPort === '') p.targetPort = p.port;

@@ -308,3 +308,13 @@ test('resource quantities are stored canonical and rounded up to milli; hostNetw
   });
   assert.equal(d.spec.template.spec.containers[0]?.ports?.[0]?.hostPort, undefined);
 });
+
+test('ClientIP session affinity gets the 3 h default timeout', () => {
+  const svc = defaultObject<Service>({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 's' },
+    spec: { sessionAffinity: 'ClientIP', ports: [{ port: 80 }] },
+  });
+  assert.deepEqual(svc.spec?.sessionAffinityConfig, { clientIP: { timeoutSeconds: 10800 } });
+});
