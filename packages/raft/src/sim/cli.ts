@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { PLANTED_BUG_NAMES, type PlantedBugName, plantBug } from '../testing/planted-bugs.js';
-import { defaultMembersForSeed, replayCommand, runSeed, type SimResult } from './simulation.js';
+import { defaultMembersForSeed, replayCommand, runSeed, type SimProfile, type SimResult } from './simulation.js';
 
 interface CliArgs {
   seeds: number;
@@ -9,16 +9,27 @@ interface CliArgs {
   steps: number | undefined;
   trace: boolean;
   bugs: PlantedBugName[];
+  profile: SimProfile;
 }
 
 class UsageError extends Error {}
 
+const TRACE_TAIL = 60;
+
 const USAGE =
-  'usage: raft-sim --seeds N [--seed-start S] [--members 3|5] [--steps K] [--trace] [--plant-bug NAME]\n' +
+  'usage: raft-sim --seeds N [--seed-start S] [--members 3|5] [--steps K] [--profile mixed|leader-churn] [--trace] [--plant-bug NAME]\n' +
   `  planted bugs (for demonstrating the checkers): ${PLANTED_BUG_NAMES.join(', ')}`;
 
 function parseArgs(argv: string[]): CliArgs {
-  const args: CliArgs = { seeds: 100, seedStart: 1, members: null, steps: undefined, trace: false, bugs: [] };
+  const args: CliArgs = {
+    seeds: 100,
+    seedStart: 1,
+    members: null,
+    steps: undefined,
+    trace: false,
+    bugs: [],
+    profile: 'mixed',
+  };
   const int = (name: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < 0) throw new UsageError(`${name} needs a non-negative integer`);
@@ -42,6 +53,12 @@ function parseArgs(argv: string[]): CliArgs {
       case '--steps':
         args.steps = int(a, argv[++i]);
         break;
+      case '--profile': {
+        const p = argv[++i];
+        if (p !== 'mixed' && p !== 'leader-churn') throw new UsageError('--profile must be mixed or leader-churn');
+        args.profile = p;
+        break;
+      }
       case '--trace':
         args.trace = true;
         break;
@@ -83,13 +100,32 @@ function main(): number {
       seed,
       members,
       steps: args.steps,
+      profile: args.profile,
       trace: args.trace ? (line) => console.log(line) : undefined,
     });
     if (result.violation !== null) {
       failures.push(result);
       const v = result.violation;
       console.log(`seed ${seed} (${members} members): ${v.kind} at step ${v.step}: ${v.message}`);
-      console.log(`  replay: ${replayCommand(seed, members, args.steps, args.bugs)}`);
+      console.log(
+        `  replay: ${replayCommand(seed, members, { steps: args.steps, bugs: args.bugs, profile: args.profile })}`,
+      );
+      if (!args.trace) {
+        // Runs are deterministic: replay the seed with tracing on and show the events leading up to it.
+        const tail: string[] = [];
+        runSeed({
+          seed,
+          members,
+          steps: args.steps,
+          profile: args.profile,
+          trace: (line) => {
+            tail.push(line);
+            if (tail.length > TRACE_TAIL) tail.shift();
+          },
+        });
+        console.log(`  last ${tail.length} events:`);
+        for (const line of tail) console.log(`    ${line}`);
+      }
     }
   }
   const secs = ((Date.now() - started) / 1000).toFixed(1);

@@ -730,10 +730,11 @@ export function runSeed(options: SimOptions): SimResult {
 export function replayCommand(
   seed: number,
   members: number,
-  steps: number | undefined,
-  bugs: readonly string[] = [],
+  options: { steps?: number | undefined; bugs?: readonly string[]; profile?: SimProfile } = {},
 ): string {
-  const stepsArg = steps === undefined ? '' : ` --steps ${steps}`;
-  const bugArgs = bugs.map((b) => ` --plant-bug ${b}`).join('');
-  return `npm run raft:sim -- --seeds 1 --seed-start ${seed} --members ${members}${stepsArg}${bugArgs} --trace`;
+  const stepsArg = options.steps === undefined ? '' : ` --steps ${options.steps}`;
+  const profileArg =
+    options.profile === undefined || options.profile === 'mixed' ? '' : ` --profile ${options.profile}`;
+  const bugArgs = (options.bugs ?? []).map((b) => ` --plant-bug ${b}`).join('');
+  return `npm run raft:sim -- --seeds 1 --seed-start ${seed} --members ${members}${stepsArg}${profileArg}${bugArgs} --trace`;
 }
