@@ -108,7 +108,12 @@ export class Raft {
     const { hardState, confState } = config.storage.initialState();
     this.applyConfState(confState);
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
-    if (config.applied !== undefined && config.applied > 0) this.log.appliedTo(config.applied);
+    if (config.applied !== undefined && config.applied > 0) {
+      if (config.applied > this.log.committed) {
+        throw new InvalidConfigError(`applied ${config.applied} is beyond the persisted commit index ${this.log.committed}`);
+      }
+      this.log.appliedTo(Math.max(config.applied, this.log.applied));
+    }
     this.becomeFollower(this.term, null);
   }
 
