@@ -110,7 +110,9 @@ export class Raft {
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
     if (config.applied !== undefined && config.applied > 0) {
       if (config.applied > this.log.committed) {
-        throw new InvalidConfigError(`applied ${config.applied} is beyond the persisted commit index ${this.log.committed}`);
+        throw new InvalidConfigError(
+          `applied ${config.applied} is beyond the persisted commit index ${this.log.committed}`,
+        );
       }
       this.log.appliedTo(Math.max(config.applied, this.log.applied));
     }
