@@ -65,6 +65,8 @@ interface SimParams {
   crashAfterVote: number;
   /** Whether this seed adds and removes members. */
   membership: boolean;
+  /** Small values make committed entries arrive over several Readys. */
+  maxCommittedSizePerReady: number;
   /** Leader-churn nemesis: chance that a new leader is killed or cut off within a few steps of winning. */
   leaderChurn: number;
   /** The nemesis strikes within [0, churnDelay) steps. */
@@ -86,6 +88,7 @@ class SimMember {
   pendingProposals = new Set<string>();
   pendingReads = new Map<string, PendingRead>();
   snapshotReports: { to: string; ok: boolean }[] = [];
+  unreachable = new Set<string>();
 
   constructor(
     readonly id: string,
@@ -166,6 +169,7 @@ export class Simulation {
       crashAfterReady: r.chance(0.5) ? 0.004 : 0,
       crashAfterVote: r.chance(0.5) ? 0.1 : 0,
       membership: r.chance(0.5),
+      maxCommittedSizePerReady: r.chance(0.3) ? 64 : 16 * 1024 * 1024,
       leaderChurn: r.chance(0.3) ? 0.3 + r.next() * 0.6 : 0,
       churnDelay: 4,
     };
@@ -214,6 +218,7 @@ export class Simulation {
       checkQuorum: p.checkQuorum,
       maxSizePerMsg: p.maxSizePerMsg,
       maxInflightMsgs: p.maxInflightMsgs,
+      maxCommittedSizePerReady: p.maxCommittedSizePerReady,
       // The state machine is volatile: it restarts from the persisted snapshot and raft replays the rest.
       applied: m.storage.snapshot().metadata.index,
     });
@@ -230,6 +235,7 @@ export class Simulation {
     m.pendingProposals.clear();
     m.pendingReads.clear();
     m.snapshotReports = [];
+    m.unreachable.clear();
     m.restartAt = this.now + this.rng.int(1, restartWithin);
     this.stats.crashes++;
     this.log(`${m.id} CRASH (${why}); persisted term=${m.storage.hardState().term} last=${m.storage.lastIndex()}`);
@@ -279,6 +285,9 @@ export class Simulation {
     if (msg.type === 'MsgSnap') {
       this.stats.snapshotsSent++;
       if (!ok) from.snapshotReports.push({ to: msg.to, ok: false });
+    } else if (!ok && !this.network.canReach(msg.from, msg.to)) {
+      // Like a real transport, a failed connection is reported (it makes the leader probe again).
+      from.unreachable.add(msg.to);
     }
   }
 
@@ -291,6 +300,10 @@ export class Simulation {
         const reports = m.snapshotReports;
         m.snapshotReports = [];
         for (const r of reports) node.reportSnapshot(r.to, r.ok ? 'finish' : 'failure');
+      }
+      if (m.unreachable.size > 0) {
+        for (const id of m.unreachable) node.reportUnreachable(id);
+        m.unreachable.clear();
       }
       if (!node.hasReady()) return;
       const rd = node.ready();
