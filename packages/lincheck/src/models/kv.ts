@@ -293,6 +293,14 @@ function writtenValues(input: KvInput): string[] {
   return [input.onSuccess, input.onFailure].flatMap((r) => (r?.type === 'put' ? [r.value] : []));
 }
 
+/** Whether the model reads `output.value` as the result of a get for this operation. */
+function reportsGet(input: KvInput, output: KvOutput): boolean {
+  if (input.type === 'get') return true;
+  if (input.type !== 'txn') return false;
+  if (output.succeeded !== undefined) return (output.succeeded ? input.onSuccess : input.onFailure)?.type === 'get';
+  return input.onSuccess?.type === 'get' && input.onFailure?.type === 'get';
+}
+
 /** True for a txn that writes nothing whatever its compare does. */
 function readOnlyTxn(input: Extract<KvInput, { type: 'txn' }>): boolean {
   return (
@@ -328,7 +336,7 @@ function prepareKv(part: History<KvInput, KvOutput>): History<KvInput, KvOutput>
     if (dependent)
       lastDependent.set(input.key, Math.max(lastDependent.get(input.key) ?? Number.NEGATIVE_INFINITY, op.return));
     if (output === UNKNOWN) continue;
-    if (typeof output.value === 'string') seen(input.key, output.value, op.return);
+    if (typeof output.value === 'string' && reportsGet(input, output)) seen(input.key, output.value, op.return);
     if (input.type === 'txn' && input.compare.target === 'value' && input.compare.value !== null && output.succeeded) {
       seen(input.key, input.compare.value, op.return);
     }
