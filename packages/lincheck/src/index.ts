@@ -47,6 +47,6 @@ export {
   type RegisterOutput,
   type RegisterState,
   registerModel,
-  UNREAD_VALUE,
+  UnreadValue,
 } from './models/register.js';
 export { HistoryRecorder } from './recorder.js';

@@ -10,14 +10,15 @@ export type RegisterInput<V> = { type: 'read' } | { type: 'write'; value: V; unr
 export type RegisterOutput<V> = { value: V } | { ok: true };
 
 /**
- * The state after a write whose value no read returned. Such values are interchangeable — no later
- * read can succeed until another write — so the model holds one marker for all of them, and the
- * checker's cache sees "w1 then w2" and "w2 then w1" as the same configuration. Without this, blind
- * writes (common under contention: half the writes of 16 clients on one key are never read) make
- * the search explode.
+ * The state after a write whose value no read returned. Such states are interchangeable — no later
+ * read can succeed until another write — so they all hash alike, and the checker's cache sees
+ * "w1 then w2" and "w2 then w1" as one configuration. Without this, blind writes (common under
+ * contention: half the writes of 16 clients on one key are never read) make the search explode.
  */
-export const UNREAD_VALUE: unique symbol = Symbol.for('kemu.lincheck.unread-value');
-export type RegisterState<V> = V | typeof UNREAD_VALUE;
+export class UnreadValue<V> {
+  constructor(readonly value: V) {}
+}
+export type RegisterState<V> = V | UnreadValue<V>;
 
 /**
  * A single read/write register. Values are compared by their canonical encoding, so any JSON-like
@@ -25,12 +26,15 @@ export type RegisterState<V> = V | typeof UNREAD_VALUE;
  * may take effect at any point after its call.
  */
 export function registerModel<V>(initial: V): Model<RegisterState<V>, RegisterInput<V>, RegisterOutput<V>> {
-  const same = (a: RegisterState<V>, b: V): boolean => Object.is(a, b) || canonicalString(a) === canonicalString(b);
+  // No read returns an unread value (that is how it was chosen), whatever it looks like.
+  const same = (a: RegisterState<V>, b: V): boolean =>
+    !(a instanceof UnreadValue) && (Object.is(a, b) || canonicalString(a) === canonicalString(b));
   return {
     name: 'register',
     init: () => initial,
     step(state, input, output) {
-      if (input.type === 'write') return { ok: true, state: input.unread === true ? UNREAD_VALUE : input.value };
+      if (input.type === 'write')
+        return { ok: true, state: input.unread === true ? new UnreadValue(input.value) : input.value };
       if (output === UNKNOWN) return { ok: true, state };
       if (!('value' in output)) return { ok: false, reason: 'a read must return { value }' };
       return same(state, output.value)
@@ -42,7 +46,7 @@ export function registerModel<V>(initial: V): Model<RegisterState<V>, RegisterIn
     },
     prepare: prepareRegister,
     readOnly: (input) => input.type === 'read',
-    hash: (state) => canonicalString(state),
+    hash: (state) => (state instanceof UnreadValue ? '*' : canonicalString(state)),
     describe(input, output) {
       const out = output === UNKNOWN ? '?' : 'value' in output ? canonicalString(output.value) : 'ok';
       return input.type === 'write' ? `write(${canonicalString(input.value)}) -> ${out}` : `read() -> ${out}`;
@@ -52,11 +56,11 @@ export function registerModel<V>(initial: V): Model<RegisterState<V>, RegisterIn
 }
 
 function describeRegister(state: unknown): string {
-  return state === UNREAD_VALUE ? 'a value no read returned' : canonicalString(state);
+  return state instanceof UnreadValue ? `${canonicalString(state.value)} (never read)` : canonicalString(state);
 }
 
 /**
- * Known writes whose value no read returned are marked `unread` (see `UNREAD_VALUE`).
+ * Known writes whose value no read returned are marked `unread` (see `UnreadValue`).
  * Unknown reads constrain nothing: dropped. An unknown write whose value no read returned is dropped
  * too (if it took effect, no read saw it, so "never" explains the history as well). An unknown write
  * whose value some read returned, and which no other write writes, took effect before that read
