@@ -7,9 +7,10 @@ export type StepResult<S> = { ok: true; state: S } | { ok: false; reason?: strin
  * A sequential specification: what a correct, single-copy object does. The checker asks whether the
  * concurrent history can be ordered so that `step` accepts every operation in turn.
  *
- * `step` must be pure (never mutate `state`) and must accept an `UNKNOWN` output whenever the input
- * could have run in that state, returning the state as if it took effect. (An unknown operation that
- * never took effect is covered by the checker linearizing it last, after every known operation.)
+ * `step` must be pure (never mutate `state`) and must accept an `UNKNOWN` output in every state,
+ * returning the state as if the operation took effect there (unchanged if it could not have). An
+ * unknown operation that never took effect is covered by the checker linearizing it last, after
+ * every known operation, which relies on that.
  */
 export interface Model<S, I, O> {
   /** For messages only. */
