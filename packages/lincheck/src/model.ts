@@ -101,6 +101,7 @@ export function determinize<S, I, O>(model: NondeterministicModel<S, I, O>): Mod
     return [...byHash.keys()].sort().map((k) => byHash.get(k)!);
   };
   const result: Model<readonly S[], I, O> = {
+    name: model.name,
     init: () => normalize(model.init()),
     step(states, input, output) {
       const next = normalize(states.flatMap((s) => model.step(s, input, output)));
@@ -109,7 +110,6 @@ export function determinize<S, I, O>(model: NondeterministicModel<S, I, O>): Mod
     },
     hash: (states) => states.map(hashOf).join('|'),
   };
-  if (model.name !== undefined) (result as { name?: string }).name = model.name;
   if (model.partition) result.partition = model.partition.bind(model);
   if (model.prepare) result.prepare = model.prepare.bind(model);
   if (model.readOnly) {
