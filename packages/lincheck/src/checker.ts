@@ -123,7 +123,7 @@ export function check<S, I, O>(
   let unknown = false;
   for (const [i, original] of parts.entries()) {
     const part = model.prepare ? model.prepare(original) : original;
-    const label = model.describePartition ? model.describePartition(part) : `partition ${i}`;
+    const label = model.describePartition ? model.describePartition(original) : `partition ${i}`;
     const result = checkPartition(model, part, label, budget);
     partitions.push(result);
     if (result.result === 'illegal') {
