@@ -1,0 +1,12 @@
+export * from './bytes.js';
+export * from './errors.js';
+export type { KvRecord } from './key-index.js';
+export {
+  DEFAULT_MAX_TXN_OPS,
+  MAX_LEASE_TTL,
+  MvccStore,
+  type MvccStoreOptions,
+  type StoreListener,
+} from './store.js';
+export * from './types.js';
+export { checkRequest } from './validate.js';
