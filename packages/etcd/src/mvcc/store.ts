@@ -448,8 +448,9 @@ export class MvccStore {
   // ---- history for the watch hub -----------------------------------------------------------
 
   /**
-   * Records with revision in [fromRev, toRev] starting at log position ≥ the first such one, in
-   * (revision, sub) order. `fromRev` must be ≥ compactRevision.
+   * The watch history: every stored version from the compacted revision on, in (revision, sub)
+   * order, and the position of the first one at or after `fromRev`. Read-only for callers, and
+   * valid only until the next write.
    */
   historyFrom(fromRev: number): { records: readonly KvRecord[]; start: number } {
     return { records: this.log, start: firstLogIndexAt(this.log, fromRev) };
