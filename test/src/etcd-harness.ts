@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { EtcdClient, type StatusResponse, wireConnectionFactory } from '@kemu/etcd';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const REPO_ROOT = path.resolve(here, '..', '..');
+export const REPO_ROOT = path.resolve(here, '..', '..', '..');
 export const MEMBER_MAIN = path.join(REPO_ROOT, 'packages', 'etcd', 'dist', 'src', 'member', 'main.js');
 
 export async function freePort(): Promise<number> {
@@ -34,11 +34,19 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
+    // A ref'd timer bounds each attempt: the wire's own timers are unref'd and must not be the only
+    // thing keeping the test process alive.
+    let guard: NodeJS.Timeout | undefined;
+    const bound = new Promise<undefined>((resolve) => {
+      guard = setTimeout(() => resolve(undefined), Math.max(100, deadline - Date.now()));
+    });
     try {
-      const v = await fn();
+      const v = await Promise.race([fn(), bound]);
       if (v !== undefined && v !== false) return v;
     } catch (err) {
       lastErr = err;
+    } finally {
+      clearTimeout(guard);
     }
     if (Date.now() > deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
