@@ -86,6 +86,7 @@ export class EtcdServer {
   private lead: string | null = null;
   private role = 'follower';
   private term = 0;
+  private latestHardState: HardState = { term: 0, vote: null, commit: 0 };
   private driving = false;
   private again = false;
   private stopped = false;
@@ -156,6 +157,7 @@ export class EtcdServer {
       this.snapshotIndex = rec.snapshot.metadata.index;
       this.confState = rec.snapshot.metadata.confState;
     }
+    this.latestHardState = rec.hardState;
     this.raft = createRaftDriver({
       id: this.cfg.name,
       snapshot: rec.snapshot,
@@ -437,16 +439,24 @@ export class EtcdServer {
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.state);
     if (rd.hardState) this.term = rd.hardState.term;
-    // Persist before sending anything that depends on it (votes, appends, acks): a member that
-    // crashes after answering must remember what it answered.
+    // A follower or candidate persists before sending anything that depends on it (votes, append
+    // acks): a member that crashes after answering must remember what it answered. The leader sends
+    // its appends first and writes its own log in parallel (Raft thesis §10.2.1): @kemu/raft counts
+    // the leader's own log toward a quorum only after advance(), i.e. once it is durable here too.
+    const leaderSendsFirst = this.role === 'leader';
+    if (leaderSendsFirst) this.send(rd.messages);
     if (rd.snapshot) await this.persistSnapshot(rd.snapshot);
-    if (rd.hardState || rd.entries.length > 0) {
+    if (rd.hardState) this.latestHardState = rd.hardState;
+    if (rd.mustSync) {
       const started = this.runtime.monotonic();
-      await this.wal.save(rd.hardState ?? this.raft.hardState(), rd.entries);
+      await this.wal.save(this.latestHardState, rd.entries);
       this.deps.metrics?.walFsync.observe((this.runtime.monotonic() - started) / 1000);
     }
+    // When only the commit index moved, nothing is written now (etcd does not fsync it either): it
+    // rides along with the next durable write, and a member that loses it relearns it from the
+    // leader. Writing it separately would put a second fsync in front of the next append.
     this.raft.persisted(rd);
-    this.send(rd.messages);
+    if (!leaderSendsFirst) this.send(rd.messages);
     if (rd.snapshot) this.applySnapshot(rd.snapshot);
     if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
     for (const rs of rd.readStates) this.reads.onReadState(new TextDecoder().decode(rs.requestCtx), rs.index);
