@@ -346,10 +346,14 @@ export class EtcdClient {
       } catch (err) {
         if (err instanceof EtcdError) {
           const retryRead = idempotent && (err instanceof LeaderChangedError || err instanceof RequestTimeoutError);
-          if (!isRetryableServerError(err) && !retryRead) throw err;
+          if (!isRetryableServerError(err) && !retryRead) {
+            if (err instanceof RequestTimeoutError) this.preferred = idx + 1;
+            throw err;
+          }
           lastErr = err;
         } else if (err instanceof ConnectionError) {
           if (err.sent && !idempotent) {
+            this.preferred = idx + 1;
             throw err.timedOut
               ? new RequestTimeoutError(`etcdserver: request timed out (result unknown: ${err.message})`)
               : new UnavailableError(`etcd client: connection to ${endpoint} lost after sending; result unknown`);

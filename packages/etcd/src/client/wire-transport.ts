@@ -36,11 +36,22 @@ class WireMemberConnection implements MemberConnection {
       heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 500,
       reconnect: { initialDelayMs: 50, maxDelayMs: 1000 },
       maxFrameBytes: 64 * 1024 * 1024,
-    }).start();
+    });
+    this.client.on('connected', () => {
+      this.down = false;
+    });
+    this.client.on('disconnected', () => {
+      this.down = true;
+    });
+    this.client.start();
   }
+
+  /** Set when an open connection dropped; calls then fail at once until it is back (fast failover). */
+  private down = false;
 
   private async connected(): Promise<void> {
     if (this.client.isConnected) return;
+    if (this.down) throw new ConnectionError(`${this.client.url} is down (reconnecting)`, false);
     try {
       await this.client.whenConnected(this.opts.connectTimeoutMs ?? 1000);
     } catch (err) {

@@ -13,8 +13,9 @@ export type Proposal =
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
+/** An exact-size copy: msgpackr returns a view into its shared output buffer, which the Raft log would pin. */
 export function encodeProposal(p: Proposal): Uint8Array {
-  return packr.pack(p);
+  return new Uint8Array(packr.pack(p));
 }
 
 export function decodeProposal(data: Uint8Array): Proposal {

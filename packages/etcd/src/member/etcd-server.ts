@@ -215,6 +215,16 @@ export class EtcdServer {
     if (peer === this.lead && this.role !== 'leader') {
       this.log.info({ leader: peer }, 'lost the connection to the leader; campaigning through pre-vote');
       this.raft.leaderLost(peer);
+      // Raft alone would wait out the random part of an election timeout (up to a whole one). A
+      // short jitter of a couple of heartbeats keeps the two followers from colliding while
+      // bringing the failover well under the election timeout; pre-vote still stops a member that
+      // merely lost its own link from disrupting a healthy leader (the others are in lease).
+      const delay = this.deps.random.next() * 2 * this.cfg.heartbeatIntervalMs;
+      this.runtime.setTimeout(() => {
+        if (this.stopped || this.raft.knownLeader() !== null || this.role === 'leader') return;
+        this.raft.campaign();
+        this.kick();
+      }, delay);
     }
     this.kick();
   }

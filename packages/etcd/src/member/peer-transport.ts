@@ -71,6 +71,9 @@ export class PeerTransport implements RaftSender {
         this.opts.log.warn({ from: from.remote }, 'raft: malformed or misaddressed message; ignored');
         continue;
       }
+      // Entries decoded from a frame are views into that whole frame; the Raft log keeps entries
+      // until compaction, so copy each one out rather than pin every batch it arrived in.
+      for (const e of m.entries) if (e.data.byteLength !== e.data.buffer.byteLength) e.data = new Uint8Array(e.data);
       this.server?.step(m);
     }
   }

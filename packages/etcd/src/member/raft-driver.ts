@@ -89,6 +89,14 @@ export class RaftDriver {
     this.node.reportSnapshot(peer, ok ? 'finish' : 'failure');
   }
 
+  campaign(): void {
+    this.node.campaign();
+  }
+
+  knownLeader(): string | null {
+    return this.node.status().softState.lead;
+  }
+
   leaderLost(leader: string): void {
     this.node.reportLeaderLost(leader);
   }
