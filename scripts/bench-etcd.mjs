@@ -321,23 +321,27 @@ async function closedLoop(pool, concurrency, durationMs, op) {
   return { ops: lat.length / secs, p50: percentile(lat, 50), p99: percentile(lat, 99), errors };
 }
 
-async function runSystem(sys) {
-  const out = {};
+/** The benchmark as a list of phases; main() runs each phase on kemu, then on etcd, alternating,
+ * so drifting machine load (a shared 2-core box) hits both alike. */
+function phases(sys, out) {
+  const list = [];
   const value256 = 'x'.repeat(256);
   for (const c of [1, 16, 64]) {
-    const pool = await sys.newWorkerPool(c);
-    out[`put${c}`] = await closedLoop(pool, c, PHASE_MS, (w, i) =>
-      pool.put(w, `bench/put/${c}/${w}/${i % 1000}`, value256),
-    );
-    await pool.close();
+    list.push(async () => {
+      const pool = await sys.newWorkerPool(c);
+      out[`put${c}`] = await closedLoop(pool, c, PHASE_MS, (w, i) =>
+        pool.put(w, `bench/put/${c}/${w}/${i % 1000}`, value256),
+      );
+      await pool.close();
+    });
   }
-  {
+  list.push(async () => {
     const pool = await sys.newWorkerPool(64);
     await pool.put(0, 'bench/get/k', value256);
     out.get64 = await closedLoop(pool, 64, PHASE_MS, (w) => pool.get(w, 'bench/get/k'));
     await pool.close();
-  }
-  {
+  });
+  list.push(async () => {
     const pool = await sys.newWorkerPool(64);
     const value1k = 'y'.repeat(1024);
     let next = 0;
@@ -353,55 +357,53 @@ async function runSystem(sys) {
     await pool.close();
     await sleep(1000);
     out.rss = sys.procs.map((p) => rssMiB(p.proc.pid));
-  }
+  });
   // Failover: a writer puts every 5 ms; kill -9 the leader; the window is the longest gap
-  // between acknowledged puts around the kill.
+  // between acknowledged puts from the kill on.
   out.failover = [];
-  for (let trial = 0; trial < FAILOVER_TRIALS; trial++) {
-    const li =
-      (await waitFor('leader', async () => {
-        const i = await sys.leaderIndex();
-        return i >= 0 ? i + 1 : 0;
-      })) - 1;
-    const writer = sys.failoverWriter();
-    const acks = [];
-    let stop = false;
-    let seq = 0;
-    const loop = (async () => {
-      while (!stop) {
-        const t0 = performance.now();
-        try {
-          await writer.put(`bench/failover/${trial}`, String(seq++));
-          acks.push(performance.now());
-        } catch {}
-        const wait = 5 - (performance.now() - t0);
-        if (wait > 0) await sleep(wait);
-      }
-    })();
-    await sleep(500);
-    const killedAt = performance.now();
-    await sys.procs[li].kill9();
-    await waitFor('writes after the kill', () => acks.some((t) => t > killedAt + 200), 20000);
-    await sleep(300);
-    stop = true;
-    await loop;
-    await writer.close();
-    let gap = 0;
-    let prev = acks.filter((t) => t < killedAt).pop() ?? killedAt;
-    for (const t of acks.filter((x) => x >= killedAt)) {
-      gap = Math.max(gap, t - prev);
-      prev = t;
+  for (let trial = 0; trial < FAILOVER_TRIALS; trial++) list.push(() => failoverTrial(sys, out, trial));
+  return list;
+}
+
+async function failoverTrial(sys, out, trial) {
+  const li =
+    (await waitFor('leader', async () => {
+      const i = await sys.leaderIndex();
+      return i >= 0 ? i + 1 : 0;
+    })) - 1;
+  const writer = sys.failoverWriter();
+  const acks = [];
+  let stop = false;
+  let seq = 0;
+  const loop = (async () => {
+    while (!stop) {
+      const t0 = performance.now();
+      try {
+        await writer.put(`bench/failover/${trial}`, String(seq++));
+        acks.push(performance.now());
+      } catch {}
+      const wait = 5 - (performance.now() - t0);
+      if (wait > 0) await sleep(wait);
     }
-    out.failover.push(gap);
-    sys.procs[li].start();
-    await waitFor('3 members again', async () => {
-      // all three answer status and agree there is a leader
-      const l = await sys.leaderIndex();
-      return l >= 0;
-    });
-    await sleep(1500);
+  })();
+  await sleep(500);
+  const killedAt = performance.now();
+  await sys.procs[li].kill9();
+  await waitFor('writes after the kill', () => acks.some((t) => t > killedAt + 200), 20000);
+  await sleep(300);
+  stop = true;
+  await loop;
+  await writer.close();
+  let gap = 0;
+  let prev = acks.filter((t) => t < killedAt).pop() ?? killedAt;
+  for (const t of acks.filter((x) => x >= killedAt)) {
+    gap = Math.max(gap, t - prev);
+    prev = t;
   }
-  return out;
+  out.failover.push(gap);
+  sys.procs[li].start();
+  await waitFor('a leader again', async () => (await sys.leaderIndex()) >= 0);
+  await sleep(1500);
 }
 
 // ---- main -------------------------------------------------------------------------------------------
@@ -411,12 +413,16 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kemu-bench-etcd-'));
 const results = {};
 const systems = [];
 try {
-  for (const start of [startKemu, startEtcd]) {
-    const sys = await start(dir);
-    systems.push(sys);
-    console.error(`# running ${sys.name}…`);
-    results[sys.name] = await runSystem(sys);
-    await sys.close();
+  for (const start of [startKemu, startEtcd]) systems.push(await start(dir));
+  const plans = systems.map((sys) => {
+    results[sys.name] = {};
+    return phases(sys, results[sys.name]);
+  });
+  for (let i = 0; i < plans[0].length; i++) {
+    for (let j = 0; j < systems.length; j++) {
+      console.error(`# phase ${i + 1}/${plans[0].length}: ${systems[j].name}`);
+      await plans[j][i]();
+    }
   }
 } finally {
   for (const s of systems) await s.close().catch(() => {});

@@ -586,7 +586,10 @@ export class EtcdServer {
     this.snapshotting = true;
     const index = this.appliedIndex;
     const payload: SnapshotPayload = { store: this.store.serialize(), members: [...this.members.values()] };
-    const snap = this.raft.createSnapshot(index, this.confState, encodeValue(payload));
+    // Raft's in-memory storage keeps only the metadata; the data lives in the snapshot file and is
+    // read back when a lagging follower needs it (snapshotData), so it does not sit in memory.
+    const meta = this.raft.createSnapshot(index, this.confState, new Uint8Array(0)).metadata;
+    const snap: Snapshot = { metadata: meta, data: encodeValue(payload) };
     void (async () => {
       try {
         await this.persistSnapshot(snap);
@@ -611,6 +614,13 @@ export class EtcdServer {
     const now = this.runtime.monotonic();
     if (now - this.dbSizeCache.at > 5000) this.dbSizeCache = { at: now, bytes: this.store.serialize().byteLength };
     return this.dbSizeCache.bytes;
+  }
+
+  /** The data of the snapshot Raft wants to send (its storage holds only metadata). */
+  async snapshotData(meta: { term: number; index: number }): Promise<Uint8Array> {
+    const snap = await this.snapshotter.loadNewestAvailable([{ term: meta.term, index: meta.index }]);
+    if (!snap) throw new Error(`snapshot ${meta.term}/${meta.index} is no longer on disk`);
+    return snap.data;
   }
 
   /** For the Status RPC. */

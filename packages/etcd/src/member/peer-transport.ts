@@ -140,13 +140,20 @@ export class PeerTransport implements RaftSender {
       return;
     }
     this.opts.log.info({ to: m.to, index: m.snapshot?.metadata.index }, 'sending a snapshot to a lagging follower');
-    c.request(RAFT_SNAPSHOT, m, { timeoutMs: 60_000 }).then(
-      () => this.server?.reportSnapshot(m.to, true),
-      (err) => {
-        this.opts.log.warn({ err, to: m.to }, 'snapshot send failed');
-        this.server?.reportSnapshot(m.to, false);
-      },
-    );
+    const withData = async (): Promise<Message> => {
+      const snap = m.snapshot;
+      if (!snap || snap.data.length > 0 || !this.server) return m;
+      return { ...m, snapshot: { metadata: snap.metadata, data: await this.server.snapshotData(snap.metadata) } };
+    };
+    withData()
+      .then((full) => c.request(RAFT_SNAPSHOT, full, { timeoutMs: 60_000 }))
+      .then(
+        () => this.server?.reportSnapshot(m.to, true),
+        (err) => {
+          this.opts.log.warn({ err, to: m.to }, 'snapshot send failed');
+          this.server?.reportSnapshot(m.to, false);
+        },
+      );
   }
 
   /** Sends a request to a peer's client service (used to reach the leader's lease clock). */

@@ -72,7 +72,8 @@ export class RaftDriver {
 
   /** Mirrors what the WAL just made durable into the storage Raft reads from. */
   persisted(rd: Ready): void {
-    if (rd.snapshot) this.storage.applySnapshot(rd.snapshot);
+    // Keep only the snapshot's metadata in memory; the data is in the snapshot file.
+    if (rd.snapshot) this.storage.applySnapshot({ metadata: rd.snapshot.metadata, data: new Uint8Array(0) });
     if (rd.hardState) this.storage.setHardState(rd.hardState);
     if (rd.entries.length > 0) this.storage.append(rd.entries);
   }
@@ -129,7 +130,7 @@ export class RaftDriver {
 export function createRaftDriver(o: RaftDriverOptions): RaftDriver {
   const storage = new MemoryStorage();
   // A member joining an existing cluster starts empty and gets its first snapshot from the leader.
-  if (o.snapshot) storage.applySnapshot(o.snapshot);
+  if (o.snapshot) storage.applySnapshot({ metadata: o.snapshot.metadata, data: new Uint8Array(0) });
   if (o.hardState.term > 0 || o.hardState.commit > 0 || o.hardState.vote !== null) storage.setHardState(o.hardState);
   if (o.entries.length > 0) storage.append(o.entries);
   const node = new RawNode({
