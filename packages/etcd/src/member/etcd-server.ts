@@ -24,8 +24,16 @@ import {
 import { clusterHexId, memberHexId } from '../server/ids.js';
 import type { Member } from '../server/protocol.js';
 import type { FileSystem, Snapshotter, Wal } from '../storage/index.js';
-import { decodeProposal, decodeValue, encodeProposal, encodeValue, type Proposal } from './codec.js';
+import {
+  decodeProposal,
+  decodeSnapshotPayload,
+  encodeProposal,
+  encodeSnapshotPayload,
+  type Proposal,
+  type SnapshotPayload,
+} from './codec.js';
 import type { MemberConfig } from './config.js';
+import { collectGarbage } from './gc.js';
 import { LeaseClock } from './lease-clock.js';
 import type { MemberMetrics } from './metrics.js';
 import { openDataDir } from './persistence.js';
@@ -50,11 +58,6 @@ export interface EtcdServerDeps {
   log: Logger;
   fs: FileSystem;
   metrics?: MemberMetrics;
-}
-
-interface SnapshotPayload {
-  store: Uint8Array;
-  members: MemberInfo[];
 }
 
 /**
@@ -144,17 +147,18 @@ export class EtcdServer {
       // Persist it like any snapshot so a restart recovers exactly as after a later one.
       const boot = bootstrapState(this.cfg.peers.map((p) => p.name));
       const payload: SnapshotPayload = { store: this.store.serialize(), members: [...this.members.values()] };
-      rec.snapshot = { metadata: boot.snapshot.metadata, data: encodeValue(payload) };
+      rec.snapshot = { metadata: boot.snapshot.metadata, data: encodeSnapshotPayload(payload) };
       rec.hardState = boot.hardState;
       await this.persistSnapshot(rec.snapshot);
       await this.wal.save(boot.hardState, []);
     }
     if (rec.snapshot) {
-      const payload = decodeValue(rec.snapshot.data) as SnapshotPayload;
+      const payload = decodeSnapshotPayload(rec.snapshot.data);
       this.store.restoreFrom(payload.store);
       this.members = new Map(payload.members.map((m) => [m.name, m]));
       this.appliedIndex = rec.snapshot.metadata.index;
       this.snapshotIndex = rec.snapshot.metadata.index;
+      this.lastSnapshotBytes = rec.snapshot.data.length;
       this.confState = rec.snapshot.metadata.confState;
     }
     this.latestHardState = rec.hardState;
@@ -508,12 +512,14 @@ export class EtcdServer {
 
   private applySnapshot(snap: Snapshot): void {
     if (snap.metadata.index <= this.appliedIndex || snap.data.length === 0) return;
-    const payload = decodeValue(snap.data) as SnapshotPayload;
+    const payload = decodeSnapshotPayload(snap.data);
     this.store.restoreFrom(payload.store);
     this.members = new Map(payload.members.map((m) => [m.name, m]));
     this.confState = snap.metadata.confState;
     this.appliedIndex = snap.metadata.index;
     this.snapshotIndex = snap.metadata.index;
+    this.lastSnapshotBytes = snap.data.length;
+    this.bytesSinceSnapshot = 0;
     this.log.info({ index: snap.metadata.index, term: snap.metadata.term }, 'restored the store from a snapshot');
     if (this.role === 'leader') this.leases.promote(this.store.leases());
     this.applied.trigger(this.appliedIndex);
@@ -524,7 +530,10 @@ export class EtcdServer {
     for (const e of entries) {
       if (e.index <= this.appliedIndex) continue;
       if (e.type === 'conf-change') this.applyConfChange(e);
-      else if (e.data.length > 0) this.applyNormal(e);
+      else if (e.data.length > 0) {
+        this.applyNormal(e);
+        this.bytesSinceSnapshot += e.data.length;
+      }
       this.appliedIndex = e.index;
     }
     this.deps.metrics?.applyDuration.observe((this.runtime.monotonic() - started) / 1000);
@@ -589,16 +598,19 @@ export class EtcdServer {
     // Raft's in-memory storage keeps only the metadata; the data lives in the snapshot file and is
     // read back when a lagging follower needs it (snapshotData), so it does not sit in memory.
     const meta = this.raft.createSnapshot(index, this.confState, new Uint8Array(0)).metadata;
-    const snap: Snapshot = { metadata: meta, data: encodeValue(payload) };
+    const snap: Snapshot = { metadata: meta, data: encodeSnapshotPayload(payload) };
     void (async () => {
       try {
         await this.persistSnapshot(snap);
         this.snapshotIndex = index;
+        this.lastSnapshotBytes = snap.data.length;
+        this.bytesSinceSnapshot = 0;
         const compactTo = index - this.cfg.snapshotCatchUpEntries;
         if (compactTo >= this.raft.firstIndex()) this.raft.compact(compactTo);
         // Segments wholly before the snapshot are no longer needed for recovery.
         await this.wal.purgeBefore(index);
         this.log.info({ index, compactedTo: Math.max(0, compactTo) }, 'saved a snapshot and compacted the log');
+        collectGarbage();
       } catch (err) {
         this.log.error({ err, index }, 'snapshot failed; will retry');
       } finally {
@@ -607,13 +619,15 @@ export class EtcdServer {
     })();
   }
 
-  private dbSizeCache = { at: Number.NEGATIVE_INFINITY, bytes: 0 };
+  private lastSnapshotBytes = 0;
+  private bytesSinceSnapshot = 0;
 
-  /** The serialized store size (etcd's "DB SIZE"), recomputed at most every 5 s. */
+  /**
+   * etcd's "DB SIZE", estimated without serializing the store: the size of the last snapshot plus
+   * the request bytes applied since (like etcd's bolt file, it overstates after deletes).
+   */
   approximateDbSize(): number {
-    const now = this.runtime.monotonic();
-    if (now - this.dbSizeCache.at > 5000) this.dbSizeCache = { at: now, bytes: this.store.serialize().byteLength };
-    return this.dbSizeCache.bytes;
+    return this.lastSnapshotBytes + this.bytesSinceSnapshot;
   }
 
   /** The data of the snapshot Raft wants to send (its storage holds only metadata). */
