@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isKemuError } from '@kemu/runtime';
-import { type Compare, MvccStore, type RequestOp, type TxnResponse, utf8 } from '../src/mvcc/index.js';
+import { type Compare, isReadOnly, MvccStore, type RequestOp, type TxnResponse, utf8 } from '../src/mvcc/index.js';
 
 const b = utf8;
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');
@@ -152,4 +152,21 @@ test('txn: duplicate keys, overlapping deletes and too many ops are rejected bef
   code(() => txn(s, [], [putOp('p', '1'), { type: 'range', key: b('p'), revision: 99 }]), 'ErrFutureRev');
   assert.equal(s.get(b('p')), undefined);
   assert.equal(s.revision, 2);
+});
+
+test('isReadOnly: ranges and txns that only read may skip Raft', () => {
+  const range: RequestOp = { type: 'range', key: b('a') };
+  assert.equal(isReadOnly(range), true);
+  assert.equal(isReadOnly({ type: 'txn', compare: [], success: [range], failure: [range] }), true);
+  assert.equal(
+    isReadOnly({
+      type: 'txn',
+      compare: [],
+      success: [range],
+      failure: [{ type: 'txn', compare: [], success: [], failure: [putOp('a', '1')] }],
+    }),
+    false,
+  );
+  assert.equal(isReadOnly({ type: 'compact', revision: 1 }), false);
+  assert.equal(isReadOnly(putOp('a', '1')), false);
 });

@@ -20,21 +20,39 @@ function harness(options: WatchHubOptions = {}) {
   const store = new MvccStore();
   const got = new Map<number, WatchResponse[]>();
   const saturated = new Set<number>();
+  // Responses a watcher's consumer takes before it saturates (absent = unlimited), like a socket
+  // buffer: the response is accepted and the sink returns false once the credit is used up.
+  const credits = new Map<number, number>();
+  // Watchers whose sink said "saturated" and that were not resumed since: the hub must not send.
+  const blocked = new Set<number>();
+  const violations: string[] = [];
   const hub = new WatchHub(
     store,
     (resp) => {
       let list = got.get(resp.watchId);
       if (!list) got.set(resp.watchId, (list = []));
       list.push(resp);
-      return !saturated.has(resp.watchId);
+      if (blocked.has(resp.watchId) && !resp.canceled) violations.push(`sent to stalled watcher ${resp.watchId}`);
+      const credit = (credits.get(resp.watchId) ?? Number.POSITIVE_INFINITY) - 1;
+      credits.set(resp.watchId, credit);
+      if (saturated.has(resp.watchId) || credit <= 0) {
+        blocked.add(resp.watchId);
+        return false;
+      }
+      return true;
     },
     options,
   );
+  const resume = (id: number, credit = Number.POSITIVE_INFINITY) => {
+    blocked.delete(id);
+    credits.set(id, credit);
+    hub.resume(id);
+  };
   const put = (key: string, value: string) => store.apply({ type: 'put', key: b(key), value: b(value) });
   const del = (key: string) => store.apply({ type: 'deleteRange', key: b(key) });
   const events = (id: number) =>
     (got.get(id) ?? []).flatMap((r) => r.events.map((e) => `${e.type} ${text(e.kv.key)}@${e.kv.modRevision}`));
-  return { store, hub, got, saturated, put, del, events };
+  return { store, hub, got, saturated, put, del, events, resume, violations };
 }
 
 test('watch: live put/delete events with prev_kv, filters, single key and prefix', () => {
@@ -169,7 +187,7 @@ test('watch: a slow watcher buffers, falls behind to unsynced, catches up on res
   assert.equal(h.hub.syncUnsynced(), 1, 'stalled watchers are not synced');
 
   h.saturated.delete(slow);
-  h.hub.resume(slow);
+  h.resume(slow);
   assert.deepEqual(h.events(slow), h.events(fast));
   assert.equal(h.events(fast).length, 9);
   assert.equal(h.hub.isSynced(slow), true);
@@ -189,7 +207,7 @@ test('watch: a watcher that fell behind past a compaction is canceled as compact
   h.store.apply({ type: 'compact', revision: 4 });
   assert.equal(h.hub.progressNotifyAll(), 0);
   h.saturated.delete(slow);
-  h.hub.resume(slow);
+  h.resume(slow);
   const last = h.got.get(slow)!.at(-1)!;
   assert.equal(last.canceled, true);
   assert.equal(last.compactRevision, 4);
@@ -223,6 +241,7 @@ function runWatchProperty(seed: number): void {
     maxBufferedEvents: 1 + rnd.int(0, 6),
     maxEventsPerResponse: 1 + rnd.int(0, 5),
     maxScanPerSync: 1 + rnd.int(0, 20),
+    maxResponseBytes: 60 + rnd.int(0, 300),
   });
   // The reference stream: every committed record, straight from the store.
   const committed: KvRecord[] = [];
@@ -245,6 +264,7 @@ function runWatchProperty(seed: number): void {
       ...(single ? {} : { rangeEnd: b(hi) }),
       startRevision: start,
       prevKv: rnd.next() < 0.5,
+      fragment: rnd.next() < 0.5,
       filters: filter === 1 ? ['noPut'] : filter === 2 ? ['noDelete'] : [],
     });
     specs.set(id, {
@@ -286,7 +306,7 @@ function runWatchProperty(seed: number): void {
         if (rnd.next() < p) h.saturated.add(id);
         else {
           h.saturated.delete(id);
-          h.hub.resume(id);
+          h.resume(id, p > 0 ? rnd.int(1, 5) : Number.POSITIVE_INFINITY);
         }
       }
     } else h.hub.syncUnsynced();
@@ -297,7 +317,8 @@ function runWatchProperty(seed: number): void {
   }
   // Drain: everyone becomes fast and catches up.
   h.saturated.clear();
-  for (const id of specs.keys()) h.hub.resume(id);
+  for (const id of specs.keys()) h.resume(id);
+  assert.deepEqual(h.violations, [], `seed ${seed}: backpressure honoured`);
   for (let i = 0; i < 1000 && h.hub.syncUnsynced() > 0; i++);
   assert.equal(h.hub.stats().unsynced, 0, `seed ${seed}: all caught up`);
 
@@ -322,12 +343,111 @@ function runWatchProperty(seed: number): void {
     } else {
       assert.deepEqual(received, expected, `seed ${seed} watcher ${id}`);
     }
-    // No response splits a revision.
-    const perRevision = new Map<number, number>();
+    // No response splits a revision, except fragments: one revision each, joined to the next.
+    const logical: WatchResponse[] = [];
+    let joining: WatchResponse | undefined;
     for (const r of resps) {
+      if (r.fragment) assert.equal(new Set(r.events.map((e) => e.kv.modRevision)).size, 1);
+      if (joining) joining.events.push(...r.events);
+      else logical.push((joining = { ...r, events: [...r.events] }));
+      if (!r.fragment) joining = undefined;
+    }
+    const perRevision = new Map<number, number>();
+    for (const r of logical) {
       const revs = new Set(r.events.map((e) => e.kv.modRevision));
       for (const rev of revs) perRevision.set(rev, (perRevision.get(rev) ?? 0) + 1);
     }
     for (const [rev, n] of perRevision) assert.equal(n, 1, `seed ${seed} watcher ${id} rev ${rev} split`);
   }
 }
+
+test('watch: explicit ids, duplicate ids, progress notify hook, bad requests, re-entrant writes refused', () => {
+  const h = harness();
+  const a = h.hub.watch({ key: b('a'), watchId: 7, progressNotify: true });
+  assert.equal(a, 7);
+  assert.throws(
+    () => h.hub.watch({ key: b('a'), watchId: 7 }),
+    (e: unknown) => e instanceof Error && 'code' in e && e.code === 'ErrWatcherDuplicateID',
+  );
+  assert.equal(h.hub.watch({ key: b('b') }), 0);
+  const quiet = h.hub.watch({ key: b('c') });
+  assert.throws(() => h.hub.watch({ key: new Uint8Array(0) }), /key is not provided/);
+  assert.throws(() => h.hub.watch({ key: b('a'), filters: ['noFoo' as 'noPut'] }), /filters/);
+  assert.throws(() => h.hub.watch({ key: b('a'), startRevision: -1 }), /startRevision/);
+
+  h.put('x', '1');
+  assert.equal(h.hub.progressNotifyAll(), 1, 'only watchers created with progressNotify');
+  assert.deepEqual(h.got.get(a)!.at(-1), { watchId: 7, header: { revision: 2 }, events: [] });
+  assert.equal(h.got.get(quiet)!.length, 1, 'just the created response');
+  assert.equal(h.hub.progress(999), false);
+
+  // A sink that writes back into the store is refused, and the watcher is dropped, not the write.
+  const store = new MvccStore();
+  const dropped: number[] = [];
+  const hub = new WatchHub(
+    store,
+    (resp) => {
+      if (resp.events.length > 0) store.apply({ type: 'put', key: b('echo'), value: b('1') });
+      return true;
+    },
+    { onSinkError: (id, err) => dropped.push(id) && assert.match(String(err), /commit notification/) },
+  );
+  const w = hub.watch({ key: b('k') });
+  store.apply({ type: 'put', key: b('k'), value: b('v') });
+  assert.deepEqual(dropped, [w]);
+  assert.equal(store.revision, 2);
+  assert.equal(store.get(b('echo')), undefined);
+});
+
+test('watch: fragment splits a revision too big for one response; others get it whole', () => {
+  // Each put event here counts 48 + 3 + 100 bytes: two fit in 400, a 5-key revision needs 3 responses.
+  const h = harness({ maxResponseBytes: 400 });
+  const value = 'x'.repeat(100);
+  const keys = ['f/1', 'f/2', 'f/3', 'f/4', 'f/5'];
+  for (const k of keys) h.put(k, value); // revs 2..6
+  const fragmented = h.hub.watch({ key: b('f/'), rangeEnd: b('f0'), fragment: true });
+  const whole = h.hub.watch({ key: b('f/'), rangeEnd: b('f0') });
+  const pastFragmented = h.hub.watch({ key: b('f/'), rangeEnd: b('f0'), fragment: true, startRevision: 7 });
+  h.store.apply({
+    type: 'txn',
+    compare: [],
+    success: keys.map((k) => ({ type: 'put' as const, key: b(k), value: b(value) })),
+    failure: [],
+  }); // rev 7: five puts
+  const shape = (id: number) =>
+    h.got
+      .get(id)!
+      .filter((r) => r.events.length > 0)
+      .map((r) => `${r.events.length}${r.fragment ? '+' : ''}`);
+  assert.deepEqual(shape(fragmented), ['2+', '2+', '1']);
+  assert.deepEqual(shape(whole), ['5']);
+  assert.deepEqual(shape(pastFragmented), ['2+', '2+', '1']);
+
+  // Catch-up from history splits the same way, and small revisions are batched up to the bound.
+  const catchUp = h.hub.watch({ key: b('f/'), rangeEnd: b('f0'), fragment: true, startRevision: 2 });
+  assert.deepEqual(shape(catchUp), ['2', '2', '1', '2+', '2+', '1']);
+  assert.deepEqual(
+    h.events(catchUp).slice(-5),
+    keys.map((k) => `put ${k}@7`),
+  );
+});
+
+test('watch: a stalled fragment watcher gets a revision’s fragments together, so falling behind never repeats one', () => {
+  const h = harness({ maxResponseBytes: 400, maxBufferedEvents: 6 });
+  const id = h.hub.watch({ key: b('f/'), rangeEnd: b('f0'), fragment: true });
+  h.saturated.add(id);
+  h.put('f/0', 'x'); // rev 2: delivered; the consumer is now saturated
+  h.store.apply({
+    type: 'txn',
+    compare: [],
+    success: [1, 2, 3, 4, 5].map((i) => ({ type: 'put' as const, key: b(`f/${i}`), value: b('y'.repeat(100)) })),
+    failure: [],
+  }); // rev 3: buffered as three fragments
+  h.saturated.delete(id);
+  h.resume(id, 1); // room for one response: the rest of rev 3 still goes with it
+  for (let i = 6; i < 14; i++) h.put(`f/${i}`, 'z'); // buffer, then overflow to unsynced
+  h.resume(id);
+  const expected = ['put f/0@2', ...[1, 2, 3, 4, 5].map((i) => `put f/${i}@3`)];
+  for (let i = 6; i < 14; i++) expected.push(`put f/${i}@${i - 2}`);
+  assert.deepEqual(h.events(id), expected);
+});

@@ -1,6 +1,6 @@
 import { Bitset } from './bitset.js';
 import { InvalidOptionsError } from './errors.js';
-import { effectiveReturn, type History, type Operation, UNKNOWN, validateHistory } from './history.js';
+import { type History, type Operation, UNKNOWN, validateHistory } from './history.js';
 import { canonicalString, type Model } from './model.js';
 
 /** `unknown`: the search ran out of its time or step budget before reaching a verdict. */
@@ -117,7 +117,8 @@ export function check<S, I, O>(
   const partitions: PartitionResult<S, I, O>[] = [];
   let illegal = false;
   let unknown = false;
-  for (const [i, part] of parts.entries()) {
+  for (const [i, original] of parts.entries()) {
+    const part = model.prepare ? model.prepare(original) : original;
     const label = model.describePartition ? model.describePartition(part) : `partition ${i}`;
     const result = checkPartition(model, part, label, budget);
     partitions.push(result);
@@ -150,7 +151,7 @@ function buildEntries(ops: History<unknown, unknown>): Entry {
   const events: Array<{ time: number; isCall: boolean; op: number }> = [];
   ops.forEach((op, i) => {
     events.push({ time: op.call, isCall: true, op: i });
-    events.push({ time: effectiveReturn(op), isCall: false, op: i });
+    events.push({ time: op.return, isCall: false, op: i });
   });
   // Calls sort before returns at equal times, so operations that touch in time count as concurrent:
   // with a coarse clock we cannot tell which came first, and rejecting would be a false alarm.
@@ -319,7 +320,7 @@ function describeStuck<S, I, O>(
   const linearized = new Set(best.ops);
   const candidates: Candidate<I, O>[] = [];
   // Pending at the dead end: not linearized, and called before the stuck operation had to return.
-  const deadline = effectiveReturn(ops[stuckOp]!);
+  const deadline = ops[stuckOp]!.return;
   ops.forEach((op, i) => {
     if (linearized.has(i) || op.call > deadline) return;
     const step = model.step(state, op.input, op.output);

@@ -19,7 +19,6 @@ export {
 export { describeOperation, type ExplainOptions, explain, explainPartition } from './explain.js';
 export {
   type ClientId,
-  effectiveReturn,
   eventsToOperations,
   type History,
   type HistoryEvent,

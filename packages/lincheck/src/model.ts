@@ -21,6 +21,14 @@ export interface Model<S, I, O> {
    * iff each part is — true per key for a key-value store whose operations touch one key each).
    */
   partition?(history: History<I, O>): History<I, O>[];
+  /**
+   * Simplifies one part before the search without changing its verdict. Unknown-outcome operations
+   * are what make the search blow up (each may or may not be in every linearized set), so models
+   * use this to drop the ones nothing could have observed and to bound the others: an unknown write
+   * of a value written by no other operation must have taken effect before the first read of it.
+   * Explanations show the prepared part.
+   */
+  prepare?(part: History<I, O>): History<I, O>;
   /** A short label for one part, e.g. `key "a"`. */
   describePartition?(part: History<I, O>): string;
   /**
@@ -95,6 +103,7 @@ export function determinize<S, I, O>(model: NondeterministicModel<S, I, O>): Mod
   };
   if (model.name !== undefined) (result as { name?: string }).name = model.name;
   if (model.partition) result.partition = model.partition.bind(model);
+  if (model.prepare) result.prepare = model.prepare.bind(model);
   if (model.describePartition) result.describePartition = model.describePartition.bind(model);
   if (model.describe) result.describe = model.describe.bind(model);
   const describeState = model.describeState?.bind(model);

@@ -20,11 +20,13 @@ import type { LinkFaults } from './faults.js';
 import {
   checkFrame,
   decodeMessage,
+  describe,
   encodeFrame,
   type Frame,
   frameIdOf,
   type HelloFrame,
   joinFrames,
+  MAX_METHOD_LENGTH,
   type ReqFrame,
   WIRE_VERSION,
 } from './frame.js';
@@ -57,6 +59,19 @@ type State = 'handshaking' | 'open' | 'closed';
 
 /** Messages are batched up to this size (or the peer's frame limit, if smaller). */
 const MAX_BATCH_BYTES = 256 * 1024;
+/** Longest deadline a call may ask for (about 24.8 days, the largest timer Node arms). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+function isMethodName(m: unknown): m is string {
+  return typeof m === 'string' && m.length > 0 && m.length <= MAX_METHOD_LENGTH;
+}
+
+function badMethod(m: unknown): RangeError {
+  return new RangeError(`method names are 1-${MAX_METHOD_LENGTH} characters, got ${describe(m)}`);
+}
+
+/** Smallest frame limit a peer may advertise: control and error frames must always fit. */
+const MIN_PEER_FRAME_BYTES = 4096;
 /** Close reasons are limited to 123 bytes by RFC 6455. */
 const MAX_CLOSE_REASON = 120;
 
@@ -114,8 +129,16 @@ class ServedCall implements CallContext {
   readonly onReject = (err: unknown): void => this.conn.finishServed(this, undefined, err, true);
 }
 
+/** Close reasons must fit in 123 bytes of UTF-8; keep them ASCII so cutting by characters is safe. */
 function truncateReason(s: string): string {
-  return Buffer.byteLength(s) <= MAX_CLOSE_REASON ? s : `${s.slice(0, MAX_CLOSE_REASON - 3)}...`;
+  const ascii = s.replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length <= MAX_CLOSE_REASON ? ascii : `${ascii.slice(0, MAX_CLOSE_REASON - 3)}...`;
+}
+
+/** An error payload that always fits a frame: for errors too large (or unencodable) to send as they are. */
+function shortError(err: unknown): { code: string; message: string } {
+  const e = toErrorPayload(err);
+  return { code: e.code.slice(0, 128), message: e.message.slice(0, 1024) };
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -242,6 +265,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
 
   /** Calls `method` on the peer. Rejects with RemoteError, WireTimeoutError, WireCancelledError, WireDisconnectedError. */
   request<T = unknown>(method: string, data?: unknown, opts?: CallOptions): Promise<T> {
+    if (!isMethodName(method)) return Promise.reject(badMethod(method));
     if (this.state !== 'open') return Promise.reject(this.notOpenError());
     const signal = opts?.signal;
     if (signal?.aborted)
@@ -254,6 +278,9 @@ export class WireConnection implements ConsumerLink, ProducerLink {
       return Promise.reject(err);
     }
     const timeoutMs = opts?.timeoutMs ?? this.opts.requestTimeoutMs;
+    if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+      return Promise.reject(new RangeError(`timeoutMs must be in (0, ${MAX_TIMEOUT_MS}], got ${timeoutMs}`));
+    }
     return new Promise<T>((resolve, reject) => {
       const call = new PendingCall(
         id,
@@ -283,12 +310,14 @@ export class WireConnection implements ConsumerLink, ProducerLink {
 
   /** Sends a one-way message (no reply, no delivery guarantee). Throws when not connected or too large. */
   notify(method: string, data?: unknown): void {
+    if (!isMethodName(method)) throw badMethod(method);
     if (this.state !== 'open') throw this.notOpenError();
     this.transmit(this.encode({ t: 'note', m: method, d: data }), method);
   }
 
   /** Opens a server-push stream from the peer's `method`. */
   stream<T = unknown>(method: string, data?: unknown, opts?: StreamOptions): WireStream<T> {
+    if (!isMethodName(method)) throw badMethod(method);
     const window = opts?.window ?? DEFAULT_STREAM_WINDOW;
     if (!Number.isInteger(window) || window <= 0) throw new RangeError(`stream window must be a positive integer`);
     const id = this.nextId++;
@@ -305,11 +334,15 @@ export class WireConnection implements ConsumerLink, ProducerLink {
       return s;
     }
     this.consumers.set(id, s as WireStream<unknown>);
-    this.transmit(frame, method);
+    this.transmit(frame, method, true);
     const signal = opts?.signal;
     if (signal) {
       if (signal.aborted) s.cancel();
-      else signal.addEventListener('abort', () => s.cancel(), { once: true });
+      else {
+        const onAbort = () => s.cancel();
+        signal.addEventListener('abort', onAbort, { once: true });
+        s.whenSettled(() => signal.removeEventListener('abort', onAbort));
+      }
     }
     return s;
   }
@@ -326,7 +359,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
   grantCredit(id: number, n: number): void {
     if (this.state !== 'open' || !this.consumers.has(id)) return;
     const method = this.consumers.get(id)?.method;
-    this.transmit(this.encode({ t: 'credit', id, n }), method);
+    this.transmit(this.encode({ t: 'credit', id, n }), method, true);
   }
 
   /** @internal ConsumerLink */
@@ -334,7 +367,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
     const s = this.consumers.get(id);
     if (!s) return;
     this.consumers.delete(id);
-    if (this.state === 'open') this.transmit(this.encode({ t: 'cancel', id }), s.method);
+    if (this.state === 'open') this.transmit(this.encode({ t: 'cancel', id }), s.method, true);
   }
 
   /** @internal ProducerLink */
@@ -345,7 +378,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
   /** @internal ProducerLink */
   sendEvt(id: number, method: string, item: unknown): void {
     if (this.state !== 'open') throw this.closeError ?? this.notOpenError();
-    this.transmit(this.encode({ t: 'evt', id, d: item }), method);
+    this.transmit(this.encode({ t: 'evt', id, d: item }), method, true);
   }
 
   /** @internal ProducerLink */
@@ -353,14 +386,28 @@ export class WireConnection implements ConsumerLink, ProducerLink {
     this.producers.delete(id);
     if (this.state !== 'open') return;
     if (err !== undefined) this.logHandlerError(method, err);
-    const frame = err === undefined ? { t: 'end' as const, id } : { t: 'end' as const, id, e: toErrorPayload(err) };
-    this.transmit(this.encode(frame), method);
+    let frame: Buffer;
+    try {
+      frame = this.encode(err === undefined ? { t: 'end', id } : { t: 'end', id, e: toErrorPayload(err) });
+    } catch {
+      frame = this.encode({ t: 'end', id, e: shortError(err) });
+    }
+    this.transmit(frame, method, true);
   }
 
   // ---- serving ------------------------------------------------------------------------------
 
   /** @internal Completes a served request (handler returned, threw, or rejected). */
   finishServed(call: ServedCall, value: unknown, err: unknown, failed: boolean): void {
+    try {
+      this.completeServed(call, value, err, failed);
+    } catch (e) {
+      // Runs from a promise callback: an escape here would be an unhandled rejection.
+      this.log.error({ err: e, method: call.method }, 'failed to send a reply');
+    }
+  }
+
+  private completeServed(call: ServedCall, value: unknown, err: unknown, failed: boolean): void {
     if (this.served.get(call.id) !== call) return; // cancelled or connection gone
     this.served.delete(call.id);
     if (failed) {
@@ -404,14 +451,21 @@ export class WireConnection implements ConsumerLink, ProducerLink {
       this.finishServed(call, undefined, err, true);
       return;
     }
-    if (isThenable(result)) result.then(call.onResolve, call.onReject);
-    else this.finishServed(call, result, undefined, false);
+    if (!isThenable(result)) {
+      this.finishServed(call, result, undefined, false);
+      return;
+    }
+    try {
+      result.then(call.onResolve, call.onReject);
+    } catch (err) {
+      this.finishServed(call, undefined, err, true); // a hand-made thenable whose then() throws
+    }
   }
 
   private serveStream(f: ReqFrame, window: number): void {
     const { id, m } = f;
     if (this.producers.has(id)) return;
-    const fail = (err: KemuError) => this.transmit(this.encode({ t: 'end', id, e: toErrorPayload(err) }), m);
+    const fail = (err: KemuError) => this.transmit(this.encode({ t: 'end', id, e: toErrorPayload(err) }), m, true);
     if (this.producers.size >= this.opts.maxStreams) {
       this.countError('WIRE_TOO_MANY_IN_FLIGHT');
       fail(new WireTooManyInFlightError(this.opts.maxStreams, 'streams'));
@@ -442,8 +496,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
     try {
       frame = this.encode({ t: 'res', id, e });
     } catch {
-      // The error itself is too large (huge message or data): send it without data, shortened.
-      frame = this.encode({ t: 'res', id, e: { code: e.code, message: e.message.slice(0, 1024) } });
+      frame = this.encode({ t: 'res', id, e: shortError(err) });
     }
     this.transmit(frame, method);
   }
@@ -475,12 +528,12 @@ export class WireConnection implements ConsumerLink, ProducerLink {
   }
 
   /** Sends an encoded frame through the fault table into the outgoing batch. */
-  private transmit(buf: Buffer, method: string | undefined): void {
+  private transmit(buf: Buffer, method: string | undefined, streamFrame = false): void {
     if (this.opts.faults !== null) {
       this.refreshFaults();
       const link = this.link;
       if (link !== null) {
-        const d = link.decide('out', method);
+        const d = link.decide('out', method, streamFrame);
         if (d.drop) return;
         if (d.delayMs > 0) {
           this.opts.runtime.setTimeout(() => {
@@ -503,8 +556,10 @@ export class WireConnection implements ConsumerLink, ProducerLink {
     this.outBytes += buf.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      // After the current I/O callbacks and microtasks, so frames produced together share a message.
-      setImmediate(this.flushLater);
+      // Once the current call stack unwinds: every frame produced while handling one incoming message
+      // (or in one synchronous burst of calls) shares one WebSocket message, without waiting for
+      // another event-loop turn (setImmediate measured ~5 µs slower per round trip, no faster).
+      queueMicrotask(this.flushLater);
     }
   }
 
@@ -535,6 +590,23 @@ export class WireConnection implements ConsumerLink, ProducerLink {
   // ---- receiving ----------------------------------------------------------------------------
 
   private onMessage(data: Buffer): void {
+    try {
+      this.receiveMessage(data);
+    } catch (err) {
+      // Last line of defence: nothing a peer sends may take the process down.
+      this.log.error({ err, peer: this.peerName }, 'internal error while handling a wire message');
+      this.countError('WIRE_INTERNAL');
+      if (this.state !== 'closed') {
+        this.ws.terminate();
+        this.finalize(
+          new WireDisconnectedError(`connection to ${this.peerName} dropped after an internal error`),
+          null,
+        );
+      }
+    }
+  }
+
+  private receiveMessage(data: Buffer): void {
     if (this.state === 'closed') return;
     if (data.length > this.opts.maxFrameBytes) {
       this.protocolFailure(CloseCode.TOO_LARGE, new WireFrameTooLargeError(data.length, this.opts.maxFrameBytes));
@@ -575,7 +647,13 @@ export class WireConnection implements ConsumerLink, ProducerLink {
       this.refreshFaults();
       const link = this.link;
       if (link !== null) {
-        const d = link.decide('in', link.needsMethod ? this.methodOfIncoming(f) : undefined);
+        const streamFrame =
+          f.t === 'evt' ||
+          f.t === 'end' ||
+          f.t === 'credit' ||
+          f.t === 'cancel' ||
+          (f.t === 'req' && f.w !== undefined);
+        const d = link.decide('in', link.needsMethod ? this.methodOfIncoming(f) : undefined, streamFrame);
         if (d.drop) return;
         if (d.delayMs > 0) {
           this.opts.runtime.setTimeout(() => {
@@ -632,7 +710,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
           this.log.warn({ method: s.method }, 'stream producer exceeded its credit');
           this.countError('WIRE_BAD_FRAME');
           this.consumers.delete(f.id);
-          this.transmit(this.encode({ t: 'cancel', id: f.id }), s.method);
+          this.transmit(this.encode({ t: 'cancel', id: f.id }), s.method, true);
           s.finish(new WireBadFrameError(`stream ${s.method} sent more items than its credit`));
         }
         return;
@@ -693,15 +771,25 @@ export class WireConnection implements ConsumerLink, ProducerLink {
       return;
     }
     if (f.v !== WIRE_VERSION) {
-      const err = new WireVersionMismatchError(WIRE_VERSION, f.v);
-      this.log.error({ peer: f.peer, remoteVersion: f.v, localVersion: WIRE_VERSION }, 'wire version mismatch');
+      const err = new WireVersionMismatchError(WIRE_VERSION, describe(f.v));
+      this.log.error(
+        { peer: f.peer, remoteVersion: describe(f.v), localVersion: WIRE_VERSION },
+        'wire version mismatch',
+      );
       this.countError(err.code);
       this.ws.close(CloseCode.VERSION_MISMATCH, truncateReason(`${err.code}: ${err.message}`));
       this.finalize(err, CloseCode.VERSION_MISMATCH);
       return;
     }
+    if (f.mfs < MIN_PEER_FRAME_BYTES) {
+      this.protocolFailure(
+        CloseCode.HANDSHAKE,
+        new WireHandshakeError(`peer frame limit ${f.mfs} is below the minimum ${MIN_PEER_FRAME_BYTES}`),
+      );
+      return;
+    }
     if (!isIdentity(f.peer)) {
-      this.protocolFailure(CloseCode.HANDSHAKE, new WireHandshakeError(`bad peer identity ${JSON.stringify(f.peer)}`));
+      this.protocolFailure(CloseCode.HANDSHAKE, new WireHandshakeError(`bad peer identity ${describe(f.peer)}`));
       return;
     }
     const table = this.opts.faults;
@@ -803,7 +891,7 @@ export class WireConnection implements ConsumerLink, ProducerLink {
     if (call.done) return;
     const wasSent = call.sent;
     this.settle(call);
-    if (wasSent && this.state === 'open') this.transmit(this.encode({ t: 'cancel', id: call.id }), call.method);
+    if (wasSent && this.state === 'open') this.transmit(this.encode({ t: 'cancel', id: call.id }), call.method, true);
     this.countError((err as KemuError).code ?? 'WIRE_CANCELLED');
     call.reject(err);
   }

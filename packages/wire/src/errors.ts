@@ -93,7 +93,7 @@ export class WireVersionMismatchError extends KemuError {
   ) {
     super(
       'WIRE_VERSION_MISMATCH',
-      `wire protocol version mismatch: local ${localVersion}, remote ${JSON.stringify(remoteVersion)}`,
+      `wire protocol version mismatch: local ${localVersion}, remote ${typeof remoteVersion === 'string' ? remoteVersion : String(remoteVersion)}`,
     );
   }
 }

@@ -77,12 +77,21 @@ export class LinkFaults {
     this.needsMethod = rules.some((r) => r.methods !== null);
   }
 
-  decide(direction: 'in' | 'out', method: string | undefined): FaultDecision {
+  /**
+   * What to do with one frame. Stream frames (items, ends, credits, cancels) ride an ordered,
+   * exactly-once stream, like the TCP connection under it: only cutting the link (block, partition)
+   * and certain delays (probability 1, which keeps order) apply to them; per-frame loss, duplication
+   * and random delay apply to requests, responses, notifications and heartbeats.
+   */
+  decide(direction: 'in' | 'out', method: string | undefined, streamFrame = false): FaultDecision {
     let delayMs = 0;
     let duplicate = false;
     for (const r of this.rules) {
       if (r.direction !== 'both' && r.direction !== direction) continue;
       if (r.methods !== null && (method === undefined || !r.methods(method))) continue;
+      if (streamFrame && r.action !== 'block' && r.action !== 'partition') {
+        if (r.action !== 'delay' || r.probability < 1) continue;
+      }
       if (r.probability < 1 && this.random.next() >= r.probability) continue;
       switch (r.action) {
         case 'block':

@@ -104,7 +104,7 @@ export function encodeFrame(frame: Frame): Buffer {
 
 /**
  * Decodes one WebSocket message: one or more msgpack values back to back (the sender batches frames
- * written in the same turn of the event loop into one message). Values are collected first and
+ * produced together into one message). Values are collected first and
  * returned, because handlers must not run inside msgpackr's sequential decode (they may decode too).
  * Throws when the bytes are not msgpack.
  */
@@ -118,6 +118,19 @@ export function decodeMessage(data: Uint8Array, values: unknown[], sizes: number
 /** Builds one message out of already encoded frames (concatenation is valid "multiple values" msgpack). */
 export function joinFrames(frames: Buffer[], totalBytes: number): Buffer {
   return frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames, totalBytes);
+}
+
+/**
+ * A short, printable, ASCII description of an untrusted decoded value, for error messages, close
+ * reasons and logs (JSON.stringify would throw on the BigInts msgpack's 64-bit integers decode to).
+ */
+export function describe(v: unknown): string {
+  let s: string;
+  if (typeof v === 'string') s = JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+  else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') s = String(v);
+  else if (v === null || v === undefined) s = String(v);
+  else s = Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+  return s.replace(/[^\x20-\x7e]/g, '?');
 }
 
 function isId(v: unknown): v is number {
@@ -172,6 +185,6 @@ export function checkFrame(v: unknown): string | null {
       if (!isId(f.mif) || !isId(f.mfs)) return 'hello frame needs integer limits mif and mfs';
       return null;
     default:
-      return `unknown frame type ${JSON.stringify(f.t)}`;
+      return `unknown frame type ${describe(f.t)}`;
   }
 }

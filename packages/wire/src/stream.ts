@@ -45,6 +45,7 @@ export class WireStream<T = unknown> implements AsyncIterableIterator<T> {
   private error: Error | null = null;
   private ungranted = 0;
   private readonly grantEvery: number;
+  private onSettled: (() => void) | null = null;
 
   constructor(
     private readonly link: ConsumerLink,
@@ -63,6 +64,18 @@ export class WireStream<T = unknown> implements AsyncIterableIterator<T> {
   /** True once the stream ended, failed or was cancelled (buffered items may remain). */
   get closed(): boolean {
     return this.finished;
+  }
+
+  /** @internal Runs once when the stream ends, fails or is cancelled (detaches an AbortSignal). */
+  whenSettled(fn: () => void): void {
+    if (this.finished) fn();
+    else this.onSettled = fn;
+  }
+
+  private settled(): void {
+    const fn = this.onSettled;
+    this.onSettled = null;
+    fn?.();
   }
 
   /** @internal Delivers an item; false when the producer exceeded its credit. */
@@ -84,6 +97,7 @@ export class WireStream<T = unknown> implements AsyncIterableIterator<T> {
   finish(err?: Error): void {
     if (this.finished) return;
     this.finished = true;
+    this.settled();
     if (err) this.error = err;
     const w = this.waiter;
     if (w !== null && this.buffered === 0) {
@@ -128,6 +142,7 @@ export class WireStream<T = unknown> implements AsyncIterableIterator<T> {
     this.head = 0;
     if (this.finished) return;
     this.finished = true;
+    this.settled();
     this.link.cancelStream(this.id);
     const w = this.waiter;
     if (w !== null) {

@@ -13,7 +13,9 @@ export function bytesToKey(bytes: Bytes): string {
 }
 
 export function keyToBytes(key: string): Bytes {
-  return ownedBytes(Buffer.from(key, 'latin1'));
+  const out = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i);
+  return out;
 }
 
 /**
@@ -22,7 +24,10 @@ export function keyToBytes(key: string): Bytes {
  * wire frame, Node's Buffer pool, a snapshot) never pins that whole buffer.
  */
 export function ownedBytes(bytes: Bytes): Bytes {
-  return new Uint8Array(bytes);
+  // alloc + set: the TypedArray(typedArray) constructor takes a much slower generic path.
+  const out = new Uint8Array(bytes.byteLength);
+  out.set(bytes);
+  return out;
 }
 
 /** Unsigned lexicographic comparison, as etcd orders keys and compares values. */

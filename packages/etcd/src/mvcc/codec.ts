@@ -31,13 +31,21 @@ export interface SnapshotState {
   keys: Iterable<KeyIndex>;
 }
 
-/** Byte output that either grows a buffer or, for hashing, folds full chunks into a crc. */
+/**
+ * Byte output into a buffer of known size (snapshots are sized exactly first, so 10^7 bytes are
+ * written once with no regrowth) or, for hashing, a small buffer folded into a crc as it fills.
+ */
 class Writer {
-  private buf = new Uint8Array(64 * 1024);
+  private buf: Uint8Array;
   private len = 0;
   private crc = 0;
 
-  constructor(private readonly hashOnly: boolean) {}
+  constructor(
+    private readonly hashOnly: boolean,
+    size = 64 * 1024,
+  ) {
+    this.buf = new Uint8Array(size);
+  }
 
   varint(n: number): void {
     this.reserve(8);
@@ -51,7 +59,7 @@ class Writer {
 
   bytes(b: Uint8Array): void {
     this.varint(b.byteLength);
-    if (this.hashOnly && b.byteLength > 4096) {
+    if (this.hashOnly && b.byteLength > 16 * 1024) {
       this.flushToCrc();
       this.crc = crc32(b, this.crc);
       return;
@@ -59,6 +67,13 @@ class Writer {
     this.reserve(b.byteLength);
     this.buf.set(b, this.len);
     this.len += b.byteLength;
+  }
+
+  /** A latin1 key as length + bytes, without materialising the bytes. */
+  latin1(key: string): void {
+    this.varint(key.length);
+    this.reserve(key.length);
+    for (let i = 0; i < key.length; i++) this.buf[this.len++] = key.charCodeAt(i);
   }
 
   raw(values: number[]): void {
@@ -77,7 +92,7 @@ class Writer {
     this.reserve(4);
     new DataView(this.buf.buffer).setUint32(this.len, crc);
     this.len += 4;
-    return this.buf.slice(0, this.len);
+    return this.len === this.buf.byteLength ? this.buf : this.buf.slice(0, this.len);
   }
 
   private flushToCrc(): void {
@@ -100,7 +115,29 @@ class Writer {
   }
 }
 
-function writeState(w: Writer, state: SnapshotState): void {
+function varintSize(n: number): number {
+  let size = 1;
+  for (let v = n; v >= 0x80; v = Math.floor(v / 0x80)) size++;
+  return size;
+}
+
+/** The exact encoded size of a snapshot (including the crc trailer). */
+function snapshotSize(state: SnapshotState, keys: KeyIndex[]): number {
+  let size = MAGIC.length + varintSize(state.currentRevision) + varintSize(state.compactRevision) + 4;
+  size += varintSize(state.leases.length);
+  for (const l of state.leases) size += varintSize(l.id) + varintSize(l.ttl) + varintSize(l.remainingTtl);
+  size += varintSize(keys.length);
+  for (const ki of keys) {
+    size += varintSize(ki.key.length) + ki.key.length + varintSize(ki.records.length);
+    for (const r of ki.records) {
+      size += varintSize(r.modRevision) + varintSize(r.sub) + varintSize(r.createRevision);
+      size += varintSize(r.version) + varintSize(r.lease) + varintSize(r.value.byteLength) + r.value.byteLength;
+    }
+  }
+  return size;
+}
+
+function writeState(w: Writer, state: SnapshotState, keys: KeyIndex[]): void {
   w.raw(MAGIC);
   w.varint(state.currentRevision);
   w.varint(state.compactRevision);
@@ -110,10 +147,9 @@ function writeState(w: Writer, state: SnapshotState): void {
     w.varint(l.ttl);
     w.varint(l.remainingTtl);
   }
-  const keys = [...state.keys];
   w.varint(keys.length);
   for (const ki of keys) {
-    w.bytes(ki.keyBytes);
+    w.latin1(ki.key);
     w.varint(ki.records.length);
     for (const r of ki.records) writeRecord(w, r);
   }
@@ -129,14 +165,15 @@ function writeRecord(w: Writer, r: KvRecord): void {
 }
 
 export function encodeSnapshot(state: SnapshotState): Uint8Array {
-  const w = new Writer(false);
-  writeState(w, state);
+  const keys = [...state.keys];
+  const w = new Writer(false, snapshotSize(state, keys));
+  writeState(w, state, keys);
   return w.finish();
 }
 
 export function hashSnapshot(state: SnapshotState): number {
   const w = new Writer(true);
-  writeState(w, state);
+  writeState(w, state, [...state.keys]);
   return w.checksum();
 }
 
@@ -147,7 +184,7 @@ export function hashRecords(keys: Iterable<KeyIndex>, revision: number, compactR
   for (const ki of keys) {
     for (const r of ki.records) {
       if (r.modRevision > revision) break;
-      w.bytes(ki.keyBytes);
+      w.latin1(ki.key);
       writeRecord(w, r);
     }
   }
@@ -181,6 +218,14 @@ class Reader {
     return out;
   }
 
+  latin1(): string {
+    const n = this.varint();
+    if (this.pos + n > this.buf.byteLength) throw new SnapshotCorruptError('truncated');
+    const key = bytesToKey(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return key;
+  }
+
   get done(): boolean {
     return this.pos === this.buf.byteLength;
   }
@@ -205,11 +250,11 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
   const keys: KeyIndex[] = [];
   let lastKey: string | null = null;
   for (let n = r.varint(); n > 0; n--) {
-    const keyBytes = r.bytes();
-    const key = bytesToKey(keyBytes);
+    const key = r.latin1();
     if (lastKey !== null && key <= lastKey) throw new SnapshotCorruptError('keys out of order');
     lastKey = key;
-    const ki = new KeyIndex(key, keyBytes);
+    const ki = new KeyIndex(key);
+    const records: KvRecord[] = [];
     const count = r.varint();
     if (count === 0) throw new SnapshotCorruptError('key without history');
     for (let i = 0; i < count; i++) {
@@ -220,8 +265,10 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
       const lease = r.varint();
       const value = r.bytes();
       if (modRevision > currentRevision) throw new SnapshotCorruptError('record from the future');
-      ki.records.push(new KvRecord(ki, modRevision, sub, createRevision, version, value, lease));
+      records.push(new KvRecord(ki, modRevision, sub, createRevision, version, value, lease));
     }
+    // Exact-size arrays: a pushed-to array keeps spare capacity for every key.
+    ki.records = records.slice();
     keys.push(ki);
   }
   if (!r.done) throw new SnapshotCorruptError('trailing bytes');

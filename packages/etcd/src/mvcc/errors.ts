@@ -95,6 +95,13 @@ export class WatchIdExistsError extends KemuError {
   }
 }
 
+/** A store listener (e.g. a watch sink) tried to write while being notified of a commit. */
+export class ReentrantWriteError extends KemuError {
+  constructor() {
+    super('ErrReentrantWrite', 'mvcc: write from inside a commit notification');
+  }
+}
+
 /** Snapshot bytes that are not a store snapshot, or are truncated/corrupt. */
 export class SnapshotCorruptError extends KemuError {
   constructor(detail: string) {

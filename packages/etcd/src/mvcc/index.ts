@@ -10,7 +10,7 @@ export {
   type StoreListener,
 } from './store.js';
 export * from './types.js';
-export { checkRequest } from './validate.js';
+export { checkRequest, isReadOnly } from './validate.js';
 export {
   type WatchFilter,
   WatchHub,

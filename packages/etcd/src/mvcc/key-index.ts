@@ -6,7 +6,9 @@
  * Generations are implicit: a tombstone (version 0) ends one, the next put starts another with
  * version 1 and createRevision = its own revision.
  */
-import type { Bytes } from './bytes.js';
+import { type Bytes, keyToBytes } from './bytes.js';
+
+const EMPTY_HISTORY: KvRecord[] = [];
 
 /** One immutable stored version of a key: a put, or a tombstone when `version` is 0. */
 export class KvRecord {
@@ -28,14 +30,25 @@ export class KvRecord {
 
 export class KeyIndex {
   /** Versions in (modRevision, sub) order. Non-empty while the index is in the tree. */
-  records: KvRecord[] = [];
+  records: KvRecord[] = EMPTY_HISTORY;
 
-  constructor(
-    /** latin1 form: for the Map and ordering. */
-    readonly key: string,
-    /** bytes form: handed out in KeyValues without re-encoding. */
-    readonly keyBytes: Bytes,
-  ) {}
+  /** The key as a latin1 string (one char per byte): the only copy of the key the store keeps. */
+  constructor(readonly key: string) {}
+
+  /** A fresh copy of the key's bytes (not cached: a cached copy would double per-key memory). */
+  get keyBytes(): Bytes {
+    return keyToBytes(this.key);
+  }
+
+  /**
+   * Appends a version. Short histories (most keys between compactions) are kept in exact-size
+   * arrays, since a pushed-to array reserves ~17 slots; long ones grow by push.
+   */
+  append(rec: KvRecord): void {
+    const recs = this.records;
+    if (recs.length < 8) this.records = [...recs, rec];
+    else recs.push(rec);
+  }
 
   latest(): KvRecord | undefined {
     return this.records[this.records.length - 1];

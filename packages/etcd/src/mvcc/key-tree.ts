@@ -13,6 +13,15 @@ export class KeyTree {
   /** Non-empty sorted chunks; concatenated they are all keys in order. */
   private chunks: KeyIndex[][] = [];
 
+  /** Builds a tree from keys already in strictly ascending order (snapshot restore). */
+  static fromSorted(keys: readonly KeyIndex[]): KeyTree {
+    const tree = new KeyTree();
+    const half = CHUNK >>> 1;
+    for (let i = 0; i < keys.length; i += half) tree.chunks.push(keys.slice(i, i + half));
+    for (const ki of keys) tree.byKey.set(ki.key, ki);
+    return tree;
+  }
+
   get size(): number {
     return this.byKey.size;
   }
@@ -30,7 +39,9 @@ export class KeyTree {
     }
     const c = Math.min(this.chunkFor(ki.key), this.chunks.length - 1);
     const chunk = this.chunks[c]!;
-    chunk.splice(lowerBound(chunk, ki.key), 0, ki);
+    const at = lowerBound(chunk, ki.key);
+    if (at === chunk.length) chunk.push(ki);
+    else chunk.splice(at, 0, ki);
     if (chunk.length > CHUNK) this.chunks.splice(c + 1, 0, chunk.splice(CHUNK >>> 1));
   }
 
@@ -55,8 +66,11 @@ export class KeyTree {
     this.chunks = kept;
   }
 
-  /** Keys in [start, end) in order; `end` null means unbounded. */
-  *range(start: string, end: string | null): Generator<KeyIndex> {
+  /**
+   * Visits keys in [start, end) in order (`end` null = unbounded) until `visit` returns false.
+   * A callback rather than a generator: counting a 10^4-key prefix is the hot path of a paged list.
+   */
+  forEachInRange(start: string, end: string | null, visit: (ki: KeyIndex) => unknown): void {
     let c = this.chunkFor(start);
     if (c >= this.chunks.length) return;
     let i = lowerBound(this.chunks[c]!, start);
@@ -65,7 +79,7 @@ export class KeyTree {
       for (; i < chunk.length; i++) {
         const ki = chunk[i]!;
         if (end !== null && ki.key >= end) return;
-        yield ki;
+        if (visit(ki) === false) return;
       }
     }
   }

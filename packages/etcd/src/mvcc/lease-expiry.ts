@@ -97,19 +97,17 @@ export class LeaseExpiry {
 
   /**
    * Leases past their deadline that the leader should now propose to revoke, earliest deadline
-   * first. Each is offered once per `retryMs` until its revoke is applied.
+   * first, at most `limit` (etcd rate-limits revokes so a mass expiry does not flood Raft). Each
+   * is offered once per `retryMs` until its revoke is applied; ones over the limit wait.
    */
-  expired(): number[] {
+  expired(limit = Number.POSITIVE_INFINITY): number[] {
     if (!this.primary) return [];
     const now = this.clock.monotonic();
     const due: [number, number][] = [];
-    for (const [id, t] of this.leases) {
-      if (t.expiresAt <= now && t.retryAt <= now) {
-        t.retryAt = now + this.retryMs;
-        due.push([t.expiresAt, id]);
-      }
-    }
-    return due.sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, id]) => id);
+    for (const [id, t] of this.leases) if (t.expiresAt <= now && t.retryAt <= now) due.push([t.expiresAt, id]);
+    const chosen = due.sort((a, b) => a[0] - b[0] || a[1] - b[1]).slice(0, limit);
+    for (const [, id] of chosen) this.leases.get(id)!.retryAt = now + this.retryMs;
+    return chosen.map(([, id]) => id);
   }
 
   /** Remaining TTLs to persist through a `leaseCheckpoint` request (leader only), in id order. */

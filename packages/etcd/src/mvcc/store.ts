@@ -12,6 +12,7 @@ import { type Bytes, bytesToKey, compareBytes, EMPTY_BYTES, ownedBytes } from '.
 import { decodeSnapshot, encodeSnapshot, hashRecords, hashSnapshot, type SnapshotState } from './codec.js';
 import {
   DuplicateKeyError,
+  InvalidRequestError,
   KeyNotFoundError,
   LeaseExistsError,
   LeaseNotFoundError,
@@ -19,6 +20,7 @@ import {
   LeaseTtlTooLargeError,
   MvccCompactedError,
   MvccFutureRevisionError,
+  ReentrantWriteError,
   TooManyOpsError,
   ValueProvidedError,
 } from './errors.js';
@@ -100,6 +102,7 @@ export class MvccStore {
   private log: KvRecord[] = [];
   private leaseMap = new Map<number, Lease>();
   private readonly listeners = new Set<StoreListener>();
+  private notifying = false;
   private readonly minLeaseTtl: number;
   private readonly maxTxnOps: number;
 
@@ -137,6 +140,7 @@ export class MvccStore {
   apply<R extends EtcdRequest>(req: R): ResponseFor<R>;
   apply(req: EtcdRequest): EtcdResponse {
     checkRequest(req);
+    if (req.type !== 'range') this.checkNotReentrant();
     switch (req.type) {
       case 'range':
         return this.range(req);
@@ -171,6 +175,7 @@ export class MvccStore {
 
   private write(req: PutRequest | DeleteRangeRequest | TxnRequest): PutResponse | DeleteRangeResponse | TxnResponse {
     const op: TxnRequest = { type: 'txn', compare: [], success: [req], failure: [] };
+    if (req.type === 'txn') checkTxnSize(req, this.maxTxnOps);
     const path: boolean[] = [];
     this.choosePath(op, path);
     this.checkOps(op.success, path, { i: 1 });
@@ -185,7 +190,17 @@ export class MvccStore {
     if (batch.records.length === 0) return;
     this.currentRev = batch.revision;
     header.revision = batch.revision;
-    for (const l of this.listeners) l.committed?.(batch.revision, batch.records);
+    this.notifying = true;
+    try {
+      for (const l of this.listeners) l.committed?.(batch.revision, batch.records);
+    } finally {
+      this.notifying = false;
+    }
+  }
+
+  /** A listener writing from inside a commit notification would interleave revisions. */
+  private checkNotReentrant(): void {
+    if (this.notifying) throw new ReentrantWriteError();
   }
 
   private execOp(
@@ -223,7 +238,7 @@ export class MvccStore {
     const value = req.ignoreValue ? prev!.value : ownedBytes(req.value);
     const lease = req.ignoreLease ? prev!.lease : (req.lease ?? 0);
     if (ki === undefined) {
-      ki = new KeyIndex(key, ownedBytes(req.key));
+      ki = new KeyIndex(key);
       this.tree.insert(ki);
     }
     const rec = new KvRecord(
@@ -245,10 +260,10 @@ export class MvccStore {
 
   private deleteRange(req: DeleteRangeRequest, batch: WriteBatch, header: ResponseHeader): DeleteRangeResponse {
     const victims: KvRecord[] = [];
-    for (const ki of this.keysIn(spanOf(req.key, req.rangeEnd))) {
+    this.eachKey(spanOf(req.key, req.rangeEnd), (ki) => {
       const prev = liveLatest(ki);
       if (prev) victims.push(prev);
-    }
+    });
     for (const prev of victims) this.tombstone(prev, batch);
     const resp: DeleteRangeResponse = { type: 'deleteRange', header, deleted: victims.length };
     if (req.prevKv) resp.prevKvs = victims.map((r) => toKeyValue(r, false));
@@ -262,7 +277,7 @@ export class MvccStore {
   }
 
   private append(ki: KeyIndex, rec: KvRecord, batch: WriteBatch): void {
-    ki.records.push(rec);
+    ki.append(rec);
     batch.records.push(rec);
     this.log.push(rec);
   }
@@ -271,10 +286,6 @@ export class MvccStore {
 
   /** Evaluates every compare on the pre-txn state, recording the branch taken, depth first. */
   private choosePath(txn: TxnRequest, path: boolean[]): void {
-    if (txn.compare.length > this.maxTxnOps || txn.success.length > this.maxTxnOps) {
-      throw new TooManyOpsError(this.maxTxnOps);
-    }
-    if (txn.failure.length > this.maxTxnOps) throw new TooManyOpsError(this.maxTxnOps);
     const succeeded = txn.compare.every((c) => this.compareHolds(c));
     path.push(succeeded);
     for (const op of succeeded ? txn.success : txn.failure) {
@@ -314,13 +325,15 @@ export class MvccStore {
   private compareHolds(c: Compare): boolean {
     const span = spanOf(c.key, c.rangeEnd);
     let any = false;
-    for (const ki of this.keysIn(span)) {
+    let holds = true;
+    this.eachKey(span, (ki) => {
       const rec = liveLatest(ki);
-      if (!rec) continue;
+      if (!rec) return;
       any = true;
-      if (!compareRecord(c, rec)) return false;
-    }
-    if (any) return true;
+      holds = compareRecord(c, rec);
+      return holds;
+    });
+    if (any) return holds;
     // etcd: an absent key has zero version/revisions/lease, and no value to compare.
     return c.target !== 'value' && compareRecord(c, undefined);
   }
@@ -348,12 +361,13 @@ export class MvccStore {
     const keysOnly = req.keysOnly === true;
     const recs: KvRecord[] = [];
     let count = 0;
-    for (const ki of this.keysIn(spanOf(req.key, req.rangeEnd))) {
+    const countOnly = req.countOnly === true;
+    this.eachKey(spanOf(req.key, req.rangeEnd), (ki) => {
       const rec = ki.at(rev);
-      if (!rec) continue;
+      if (!rec) return;
       count++;
-      if (!req.countOnly && recs.length < fetch) recs.push(rec);
-    }
+      if (!countOnly && recs.length < fetch) recs.push(rec);
+    });
     let kept = recs;
     if (postFilter) {
       kept = recs.filter(
@@ -373,20 +387,22 @@ export class MvccStore {
     return { type: 'range', header, kvs: kept.map((r) => toKeyValue(r, keysOnly)), more, count };
   }
 
-  private *keysIn(span: KeySpan): Generator<KeyIndex> {
+  /** Visits the indexed keys of a span in order until `visit` returns false. */
+  private eachKey(span: KeySpan, visit: (ki: KeyIndex) => unknown): void {
     if (span.single) {
       const ki = this.tree.get(span.start);
-      if (ki) yield ki;
+      if (ki) visit(ki);
       return;
     }
-    if (spanIsEmpty(span)) return;
-    yield* this.tree.range(span.start, span.end);
+    if (!spanIsEmpty(span)) this.tree.forEachInRange(span.start, span.end, visit);
   }
 
   // ---- compaction --------------------------------------------------------------------------
 
   /** Drops history below `revision`; reads and watches below it fail with ErrCompacted after. */
   compact(revision: number): CompactResponse {
+    checkRequest({ type: 'compact', revision });
+    this.checkNotReentrant();
     if (revision <= this.compactRev) throw new MvccCompactedError(this.compactRev);
     if (revision > this.currentRev) throw new MvccFutureRevisionError(revision, this.currentRev);
     this.tree.removeWhere((ki) => ki.compact(revision));
@@ -399,7 +415,7 @@ export class MvccStore {
   // ---- leases ------------------------------------------------------------------------------
 
   private leaseGrant(req: LeaseGrantRequest): LeaseGrantResponse {
-    if (req.id === 0) throw new LeaseNotFoundError(0);
+    if (req.id === 0) throw new InvalidRequestError('lease id must be > 0 (the proposing member picks it)');
     if (this.leaseMap.has(req.id)) throw new LeaseExistsError(req.id);
     if (req.ttl > MAX_LEASE_TTL) throw new LeaseTtlTooLargeError(req.ttl);
     const ttl = Math.max(req.ttl, this.minLeaseTtl);
@@ -465,6 +481,7 @@ export class MvccStore {
 
   /** Replaces this store's state with a snapshot's; listeners get `restored`. */
   restoreFrom(bytes: Uint8Array): void {
+    this.checkNotReentrant();
     this.load(decodeSnapshot(bytes));
     for (const l of this.listeners) l.restored?.();
   }
@@ -498,12 +515,12 @@ export class MvccStore {
   }
 
   private load(state: SnapshotState): void {
-    const tree = new KeyTree();
+    const keys = [...state.keys];
+    const tree = KeyTree.fromSorted(keys);
     const log: KvRecord[] = [];
     const leaseMap = new Map<number, Lease>();
     for (const l of state.leases) leaseMap.set(l.id, { ...l, keys: new Set() });
-    for (const ki of state.keys) {
-      tree.insert(ki);
+    for (const ki of keys) {
       for (const rec of ki.records) if (rec.modRevision >= state.compactRevision) log.push(rec);
       const live = liveLatest(ki);
       if (live && live.lease !== 0) leaseMap.get(live.lease)?.keys.add(ki.key);
@@ -598,6 +615,14 @@ function sortRecords(recs: KvRecord[], req: RangeRequest): void {
     }
   };
   recs.sort((a, b) => sign * by(a, b));
+}
+
+/** etcd's --max-txn-ops, over the whole txn tree (a static check, like etcd's gRPC validation). */
+function checkTxnSize(txn: TxnRequest, max: number): void {
+  if (txn.compare.length > max || txn.success.length > max || txn.failure.length > max) {
+    throw new TooManyOpsError(max);
+  }
+  for (const op of [...txn.success, ...txn.failure]) if (op.type === 'txn') checkTxnSize(op, max);
 }
 
 /**

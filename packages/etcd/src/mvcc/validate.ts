@@ -160,3 +160,13 @@ export function checkRequest(value: unknown): asserts value is EtcdRequest {
       throw new InvalidRequestError(`unknown request type ${String(req.type)}`);
   }
 }
+
+/**
+ * True for requests that never change the store (ranges and txns whose every branch only reads,
+ * etcd's isTxnReadonly): the member may serve them locally after ReadIndex instead of through Raft.
+ */
+export function isReadOnly(req: EtcdRequest | RequestOp): boolean {
+  if (req.type === 'range') return true;
+  if (req.type !== 'txn') return false;
+  return req.success.every(isReadOnly) && req.failure.every(isReadOnly);
+}

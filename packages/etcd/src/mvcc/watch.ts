@@ -36,6 +36,12 @@ export interface WatchRequest {
   progressNotify?: boolean;
   /** Client-chosen id (etcd allows one); otherwise the hub assigns the next free id. */
   watchId?: number;
+  /**
+   * Split a revision too big for one response (over `maxResponseBytes`) into several, all but the
+   * last marked `fragment` (etcd's fragment option; the client joins them). Without it such a
+   * revision goes out whole, however big.
+   */
+  fragment?: boolean;
 }
 
 export interface WatchResponse {
@@ -48,16 +54,27 @@ export interface WatchResponse {
   cancelReason?: string;
   /** Set (with canceled) when the watcher needed history that has been compacted. */
   compactRevision?: number;
+  /** More events of the same revision follow in the next response (only with `fragment`). */
+  fragment?: boolean;
 }
 
-/** Delivers one response. Return false to say "saturated: send nothing more until resume()". */
-export type WatchSink = (response: WatchResponse) => boolean | undefined;
+/**
+ * Delivers one response. Returning exactly `false` says "saturated: send nothing more until
+ * resume()"; any other result (true, nothing) means keep going.
+ */
+export type WatchSink = (response: WatchResponse) => unknown;
 
 export interface WatchHubOptions {
   /** Events held for a stalled watcher before it is dropped to unsynced (etcd: 128 responses). */
   maxBufferedEvents?: number;
   /** Catch-up responses carry at most this many events (whole revisions are never split). */
   maxEventsPerResponse?: number;
+  /**
+   * Approximate payload bound per response (keys + values + prev values): catch-up batches stop
+   * before it, and `fragment` watchers get bigger revisions split. Default 1 MiB, well under the
+   * wire's frame limit.
+   */
+  maxResponseBytes?: number;
   /** History records one watcher's catch-up examines per `syncUnsynced()` call. */
   maxScanPerSync?: number;
   /** Called when the sink throws; the watcher is then canceled. */
@@ -88,6 +105,7 @@ class Watcher {
     readonly noPut: boolean,
     readonly noDelete: boolean,
     readonly progressNotify: boolean,
+    readonly fragment: boolean,
     startRev: number,
   ) {
     this.nextRev = startRev;
@@ -110,6 +128,7 @@ export class WatchHub {
   private seenRev: number;
   private readonly maxBufferedEvents: number;
   private readonly maxEventsPerResponse: number;
+  private readonly maxResponseBytes: number;
   private readonly maxScanPerSync: number;
   private readonly unsubscribe: () => void;
 
@@ -121,6 +140,7 @@ export class WatchHub {
     this.maxBufferedEvents = options.maxBufferedEvents ?? 1024;
     this.maxEventsPerResponse = options.maxEventsPerResponse ?? 1000;
     this.maxScanPerSync = options.maxScanPerSync ?? 10_000;
+    this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
     this.seenRev = store.revision;
     this.unsubscribe = store.subscribe({
       committed: (rev, records) => this.onCommitted(rev, records),
@@ -156,6 +176,9 @@ export class WatchHub {
       id = this.nextId++;
     }
     const filters = req.filters ?? [];
+    if (!Array.isArray(filters) || filters.some((f) => f !== 'noPut' && f !== 'noDelete')) {
+      throw new InvalidRequestError('filters must be a list of noPut/noDelete');
+    }
     const current = this.store.revision;
     const w = new Watcher(
       id,
@@ -164,6 +187,7 @@ export class WatchHub {
       filters.includes('noPut'),
       filters.includes('noDelete'),
       req.progressNotify === true,
+      req.fragment === true,
       start === 0 ? current + 1 : start,
     );
     this.watchers.set(id, w);
@@ -197,9 +221,13 @@ export class WatchHub {
     if (!w) return false;
     w.stalled = false;
     while (w.buffer.length > 0 && !w.stalled && this.watchers.has(w.id)) {
-      const resp = w.buffer.shift()!;
-      w.bufferedEvents -= resp.events.length;
-      this.send(w, resp);
+      // A revision's fragments leave together, so the buffer always starts at a revision boundary.
+      let resp: WatchResponse;
+      do {
+        resp = w.buffer.shift()!;
+        w.bufferedEvents -= resp.events.length;
+        this.send(w, resp);
+      } while (resp.fragment && w.buffer.length > 0 && this.watchers.has(w.id));
     }
     if (!w.stalled && !w.synced && this.watchers.has(w.id)) this.syncWatcher(w);
     return true;
@@ -269,10 +297,11 @@ export class WatchHub {
     }
     for (const [w, evs] of perWatcher) {
       w.nextRev = rev + 1;
-      const resp: WatchResponse = { watchId: w.id, header: { revision: rev }, events: evs };
-      if (!w.stalled && w.buffer.length === 0) this.send(w, resp);
-      else if (w.bufferedEvents + evs.length <= this.maxBufferedEvents) {
-        w.buffer.push(resp);
+      const resps = this.responses(w, evs, rev);
+      if (!w.stalled && w.buffer.length === 0) {
+        for (const resp of resps) this.send(w, resp);
+      } else if (w.bufferedEvents + evs.length <= this.maxBufferedEvents) {
+        w.buffer.push(...resps);
         w.bufferedEvents += evs.length;
       } else this.fallBehind(w, w.buffer[0]?.events[0]?.kv.modRevision ?? rev);
     }
@@ -318,30 +347,78 @@ export class WatchHub {
     let i = start;
     let scanned = 0;
     let batch: WatchEvent[] = [];
+    let batchBytes = 0;
     const flush = (): void => {
       if (batch.length === 0) return;
-      this.send(w, { watchId: w.id, header: { revision: this.store.revision }, events: batch });
+      for (const resp of this.responses(w, batch, this.store.revision)) this.send(w, resp);
       batch = [];
+      batchBytes = 0;
     };
+    const gone = (): boolean => w.stalled || !this.watchers.has(w.id);
     while (i < records.length && scanned < this.maxScanPerSync) {
       const rev = records[i]!.modRevision;
+      let end = i;
       const revEvents: WatchEvent[] = [];
-      for (; i < records.length && records[i]!.modRevision === rev; i++, scanned++) {
-        const rec = records[i]!;
-        if (w.wants(rec)) revEvents.push(cache.of(rec, w.prevKv));
+      let revBytes = 0;
+      for (; end < records.length && records[end]!.modRevision === rev; end++) {
+        const rec = records[end]!;
+        if (!w.wants(rec)) continue;
+        const ev = cache.of(rec, w.prevKv);
+        revEvents.push(ev);
+        revBytes += eventBytes(ev);
       }
-      if (batch.length > 0 && batch.length + revEvents.length > this.maxEventsPerResponse) flush();
+      // A revision is never split across batches, so a full batch goes out before this one joins.
+      const full =
+        batch.length + revEvents.length > this.maxEventsPerResponse || batchBytes + revBytes > this.maxResponseBytes;
+      if (batch.length > 0 && full) {
+        flush();
+        if (gone()) break;
+      }
       for (const e of revEvents) batch.push(e);
+      batchBytes += revBytes;
+      scanned += end - i;
+      i = end;
       w.nextRev = rev + 1;
-      if (batch.length >= this.maxEventsPerResponse) flush();
-      if (w.stalled || !this.watchers.has(w.id)) break;
+      if (batch.length >= this.maxEventsPerResponse || batchBytes >= this.maxResponseBytes) {
+        flush();
+        if (gone()) break;
+      }
     }
-    flush();
+    flush(); // only a scan-budget exit leaves events here; every break follows a flush
     if (i >= records.length && this.watchers.has(w.id)) {
       w.nextRev = Math.max(w.nextRev, this.store.revision + 1);
       this.unsynced.delete(w);
       this.markSynced(w);
     }
+  }
+
+  /**
+   * The response(s) carrying `events`: one, or for a `fragment` watcher whose events exceed
+   * maxResponseBytes (then they are one revision), several with `fragment` on all but the last.
+   */
+  private responses(w: Watcher, events: WatchEvent[], headerRev: number): WatchResponse[] {
+    const whole: WatchResponse = { watchId: w.id, header: { revision: headerRev }, events };
+    if (!w.fragment) return [whole];
+    const parts: WatchEvent[][] = [];
+    let part: WatchEvent[] = [];
+    let bytes = 0;
+    for (const ev of events) {
+      const size = eventBytes(ev);
+      if (part.length > 0 && bytes + size > this.maxResponseBytes) {
+        parts.push(part);
+        part = [];
+        bytes = 0;
+      }
+      part.push(ev);
+      bytes += size;
+    }
+    parts.push(part);
+    if (parts.length === 1) return [whole];
+    return parts.map((evs, n) => {
+      const resp: WatchResponse = { watchId: w.id, header: { revision: headerRev }, events: evs };
+      if (n < parts.length - 1) resp.fragment = true;
+      return resp;
+    });
   }
 
   private markSynced(w: Watcher): void {
@@ -374,7 +451,7 @@ export class WatchHub {
     if (this.deliver(w, resp) === false) w.stalled = true;
   }
 
-  private deliver(w: Watcher, resp: WatchResponse): boolean | undefined {
+  private deliver(w: Watcher, resp: WatchResponse): unknown {
     try {
       return this.sink(resp);
     } catch (err) {
@@ -383,6 +460,13 @@ export class WatchHub {
       return undefined;
     }
   }
+}
+
+/** Rough wire size of an event: its bytes plus a fixed allowance for revisions and framing. */
+function eventBytes(ev: WatchEvent): number {
+  let n = 48 + ev.kv.key.byteLength + ev.kv.value.byteLength;
+  if (ev.prevKv) n += 48 + ev.prevKv.key.byteLength + ev.prevKv.value.byteLength;
+  return n;
 }
 
 /** Builds each record's event once per prevKv flavour, shared by every watcher that wants it. */

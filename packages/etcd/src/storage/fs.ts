@@ -41,3 +41,10 @@ export interface FileSystem {
 export function joinPath(dir: string, name: string): string {
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
+
+/** The directory holding `path` (whose entry must be fsynced to make `path` itself durable). */
+export function parentDir(path: string): string {
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  const i = trimmed.lastIndexOf('/');
+  return i < 0 ? '.' : i === 0 ? '/' : trimmed.slice(0, i);
+}

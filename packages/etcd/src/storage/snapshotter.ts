@@ -1,7 +1,7 @@
 import { type Logger, silentLogger } from '@kemu/runtime';
 import { crc32 } from './checksum.js';
 import { FileNotFoundError, SnapshotCorruptError } from './errors.js';
-import { type FileSystem, joinPath } from './fs.js';
+import { type FileSystem, joinPath, parentDir } from './fs.js';
 import type { ConfState, Snapshot, SnapshotMarker, SnapshotMetadata } from './types.js';
 
 /*
@@ -19,7 +19,7 @@ const HEADER = 16;
 const SNAP_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
 
 export interface SnapshotterOptions {
-  /** How many snapshot files to keep after a save (default 5, at least 1). */
+  /** How many snapshot files `purge` keeps (default 5, at least 1). */
   keep?: number;
   logger?: Logger;
 }
@@ -98,7 +98,8 @@ export function decodeSnapshot(raw: Uint8Array, file: string): Snapshot {
     term: m.term,
     confState: { voters: cs.voters, learners: cs.learners, votersOutgoing: cs.votersOutgoing },
   };
-  return { metadata, data: buf.subarray(HEADER + 4 + metaLen) };
+  const start = HEADER + 4 + metaLen;
+  return { metadata, data: new Uint8Array(buf.buffer, buf.byteOffset + start, buf.length - start) };
 }
 
 /**
@@ -109,6 +110,7 @@ export function decodeSnapshot(raw: Uint8Array, file: string): Snapshot {
 export class Snapshotter {
   private readonly keep: number;
   private readonly log: Logger;
+  private dirReady = false;
 
   constructor(
     private readonly fs: FileSystem,
@@ -119,9 +121,18 @@ export class Snapshotter {
     this.log = opts.logger ?? silentLogger();
   }
 
-  /** Durably writes the snapshot, then deletes all but the newest `keep` files. Returns the file name. */
+  /**
+   * Durably writes the snapshot and returns its file name. Does not purge: call `purge()` only after
+   * the WAL marker for this snapshot is durable, or a crash in between could leave the newest marker
+   * without its file (found by the crash test: repeated crashes before the marker purged it).
+   */
   async save(snap: Snapshot): Promise<string> {
-    await this.fs.mkdir(this.dir);
+    if (!this.dirReady) {
+      // The dir entry itself must be durable too, once.
+      await this.fs.mkdir(this.dir);
+      await this.fs.syncDir(parentDir(this.dir));
+      this.dirReady = true;
+    }
     const name = snapshotFileName(snap.metadata.term, snap.metadata.index);
     const final = joinPath(this.dir, name);
     const tmp = `${final}.tmp`;
@@ -134,7 +145,6 @@ export class Snapshotter {
     }
     await this.fs.rename(tmp, final);
     await this.fs.syncDir(this.dir);
-    await this.purge();
     return name;
   }
 
@@ -157,7 +167,10 @@ export class Snapshotter {
     return this.loadMatching((f) => known.has(`${f.term}/${f.index}`));
   }
 
-  /** Deletes all but the newest `keep` snapshot files and any leftover temp files. */
+  /**
+   * Deletes all but the newest `keep` snapshot files and any leftover temp files. Call it right after
+   * a WAL snapshot marker became durable: then the file of the newest marker is the newest file.
+   */
   async purge(): Promise<string[]> {
     const files = await this.files();
     const doomed = files.slice(this.keep).map((f) => f.name);

@@ -214,6 +214,13 @@ function hasZeroedSector(buf: Uint8Array, from: number, to: number): boolean {
   return false;
 }
 
+function nextRecordChecks(buf: Buffer, at: number, seed: number): boolean {
+  if (buf.length - at < HEADER_BYTES) return false;
+  const plen = buf.readUInt32LE(at);
+  if (plen > MAX_RECORD_BYTES || at + HEADER_BYTES + plen > buf.length) return false;
+  return crc32(buf.subarray(at + 8, at + HEADER_BYTES + plen), seed) === buf.readUInt32LE(at + 4);
+}
+
 const ENTRY_TYPES: readonly EntryType[] = ['normal', 'conf-change'];
 
 /**
@@ -241,7 +248,12 @@ export function scanSegment(buf: Buffer, file: string, isLast: boolean): Segment
     const seed = type === RecordType.crc ? 0 : crc;
     const actual = crc32(buf.subarray(off + 8, end), seed);
     if (actual !== stored) {
-      if (isLast && (isZero(buf, end, len) || hasZeroedSector(buf, off, end))) return torn('CRC mismatch at tail');
+      // The next record is chained to the stored CRC; if it checks out, real data follows and
+      // dropping it could lose acknowledged writes, so this is corruption whatever it looks like.
+      const validFollows = nextRecordChecks(buf, end, stored);
+      if (isLast && !validFollows && (isZero(buf, end, len) || hasZeroedSector(buf, off, end))) {
+        return torn('CRC mismatch at tail');
+      }
       throw new WalCorruptError(file, off, 'CRC mismatch (data follows, so this is not a torn write)');
     }
     records.push(decodePayload(buf, off, type, plen, file));
@@ -292,7 +304,8 @@ function decodePayload(buf: Buffer, off: number, type: number, plen: number, fil
           term: buf.readDoubleLE(o),
           index: buf.readDoubleLE(o + 8),
           type: t,
-          data: buf.subarray(o + ENTRY_FIXED_BYTES, o + ENTRY_FIXED_BYTES + dataLen),
+          // A plain Uint8Array view (not a Buffer) so callers see exactly the shared Entry type.
+          data: new Uint8Array(buf.buffer, buf.byteOffset + o + ENTRY_FIXED_BYTES, dataLen),
         };
         o += ENTRY_FIXED_BYTES + dataLen;
       }

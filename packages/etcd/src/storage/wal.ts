@@ -8,7 +8,7 @@ import {
   WalNotInitializedError,
   WalSnapshotNotFoundError,
 } from './errors.js';
-import { type FileHandle, type FileSystem, joinPath } from './fs.js';
+import { type FileHandle, type FileSystem, joinPath, parentDir } from './fs.js';
 import {
   EMPTY_HARD_STATE,
   type Entry,
@@ -112,12 +112,6 @@ function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
 }
 
-function parentDir(dir: string): string {
-  const trimmed = dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir;
-  const i = trimmed.lastIndexOf('/');
-  return i <= 0 ? (i === 0 ? '/' : '.') : trimmed.slice(0, i);
-}
-
 interface Replay {
   metadata: WalMetadata;
   hardState: HardState;
@@ -135,6 +129,7 @@ async function replay(
   segments: Segment[],
   from: SnapshotMarker,
   collectEntries: boolean,
+  expect?: WalMetadata,
 ): Promise<Replay> {
   let metadata: WalMetadata | null = null;
   let hardState: HardState = { ...EMPTY_HARD_STATE };
@@ -163,8 +158,13 @@ async function replay(
           }
           break;
         case RecordType.metadata:
-          if (metadata === null) metadata = rec.metadata;
-          else if (metadata.clusterId !== rec.metadata.clusterId || metadata.memberId !== rec.metadata.memberId) {
+          if (metadata === null) {
+            metadata = rec.metadata;
+            // Checked at the first metadata record, before anything else in someone else's log can fail.
+            if (expect && (expect.clusterId !== metadata.clusterId || expect.memberId !== metadata.memberId)) {
+              throw new WalClusterMismatchError(expect, metadata, dir);
+            }
+          } else if (metadata.clusterId !== rec.metadata.clusterId || metadata.memberId !== rec.metadata.memberId) {
             throw new WalCorruptError(file, rec.offset, 'segments disagree on cluster/member metadata');
           }
           break;
@@ -188,7 +188,11 @@ async function replay(
         case RecordType.entries:
           if (!collectEntries) break;
           for (const e of rec.entries) {
-            if (e.index <= from.index) continue;
+            if (e.index <= from.index) {
+              // A rewrite at or below the snapshot still cuts off whatever was written after it.
+              entries.length = 0;
+              continue;
+            }
             const pos = e.index - from.index - 1;
             if (pos > entries.length) {
               throw new WalCorruptError(
@@ -278,13 +282,7 @@ export class Wal {
       throw new WalSnapshotNotFoundError(dir, from.index, from.term, 'the segments covering it were purged');
     }
     const used = segments.slice(start);
-    const r = await replay(fs, dir, used, from, true);
-    if (
-      opts.expect &&
-      (opts.expect.clusterId !== r.metadata.clusterId || opts.expect.memberId !== r.metadata.memberId)
-    ) {
-      throw new WalClusterMismatchError(opts.expect, r.metadata, dir);
-    }
+    const r = await replay(fs, dir, used, from, true, opts.expect);
     if (from.index > 0 && !r.markerFound) {
       throw new WalSnapshotNotFoundError(dir, from.index, from.term, 'no such marker in the log');
     }
@@ -452,6 +450,9 @@ export class Wal {
       }
       this.counters.saves += batch.length;
       for (const p of batch) p.resolve();
+      // One microtask turn lets callers awaiting the saves just acknowledged issue their next ones, so
+      // they join the next batch together instead of one going alone and the rest waiting behind it.
+      await Promise.resolve();
       if (this.offset >= this.segmentBytes) {
         try {
           await this.cut();
@@ -488,6 +489,8 @@ export class Wal {
     for (const p of batch) {
       if (p.kind === 'snapshot') {
         w.writeSnapshot(p.marker);
+        // An installed snapshot can jump past the log; the next segment must be named after it.
+        lastIndex = Math.max(lastIndex, p.marker.index);
         continue;
       }
       if (p.entries.length > 0) {

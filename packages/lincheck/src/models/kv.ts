@@ -73,6 +73,7 @@ export function etcdKvModel(options: KvModelOptions = {}): Model<KvState, KvInpu
     name: `etcd-kv (revisions: ${mode})`,
     init: () => EMPTY,
     step: (state, input, output) => stepKv(state, input, output, tracking),
+    prepare: prepareKv,
     hash: hashKv,
     describe: describeKv,
     describeState: describeKvState,
@@ -281,4 +282,82 @@ function describeKvState(state: KvState): string {
   const keys = [...state.keys.keys()].sort();
   const body = keys.map((k) => `${k}=${describeKey(state.keys.get(k))}`).join(', ');
   return `{${body}}${state.revision > 0 ? ` at revision >= ${state.revision}` : ''}`;
+}
+
+type KvOp = History<KvInput, KvOutput>[number];
+
+/** The value this operation may write to its key, if any (a put, or a txn with a put branch). */
+function writtenValues(input: KvInput): string[] {
+  if (input.type === 'put') return [input.value];
+  if (input.type !== 'txn') return [];
+  return [input.onSuccess, input.onFailure].flatMap((r) => (r?.type === 'put' ? [r.value] : []));
+}
+
+/** Whether the model reads `output.value` as the result of a get for this operation. */
+function reportsGet(input: KvInput, output: KvOutput): boolean {
+  if (input.type === 'get') return true;
+  if (input.type !== 'txn') return false;
+  if (output.succeeded !== undefined) return (output.succeeded ? input.onSuccess : input.onFailure)?.type === 'get';
+  return input.onSuccess?.type === 'get' && input.onFailure?.type === 'get';
+}
+
+/** True for a txn that writes nothing whatever its compare does. */
+function readOnlyTxn(input: Extract<KvInput, { type: 'txn' }>): boolean {
+  return (
+    input.onSuccess?.type !== 'put' &&
+    input.onSuccess?.type !== 'delete' &&
+    input.onFailure?.type !== 'put' &&
+    input.onFailure?.type !== 'delete'
+  );
+}
+
+/**
+ * Simplifies unknown-outcome operations without changing the verdict (see `Model.prepare`):
+ * - an unknown get, or an unknown txn that writes nothing, has no effect: dropped;
+ * - an unknown put of value v is dropped when nothing could depend on it having happened: no known
+ *   operation on its key returned v, and no txn or acknowledged delete on that key ended after its
+ *   call (a compare or a delete count could have been explained by it);
+ * - an unknown put or txn writing a value v that no other operation writes, when some operation
+ *   observed v (read it, or compared equal to it and succeeded), took effect before the first such
+ *   observation ended: its return is bounded by it.
+ */
+function prepareKv(part: History<KvInput, KvOutput>): History<KvInput, KvOutput> {
+  const slot = (key: string, value: string): string => `${key.length}:${key}=${value}`;
+  const writers = new Map<string, number>();
+  const firstSeen = new Map<string, number>();
+  const lastDependent = new Map<string, number>();
+  const seen = (k: string, v: string, at: number): void => {
+    firstSeen.set(slot(k, v), Math.min(firstSeen.get(slot(k, v)) ?? Number.POSITIVE_INFINITY, at));
+  };
+  for (const op of part) {
+    const { input, output } = op;
+    for (const v of writtenValues(input)) writers.set(slot(input.key, v), (writers.get(slot(input.key, v)) ?? 0) + 1);
+    const dependent = input.type === 'txn' || (input.type === 'delete' && output !== UNKNOWN && output.deleted === 1);
+    if (dependent)
+      lastDependent.set(input.key, Math.max(lastDependent.get(input.key) ?? Number.NEGATIVE_INFINITY, op.return));
+    if (output === UNKNOWN) continue;
+    if (typeof output.value === 'string' && reportsGet(input, output)) seen(input.key, output.value, op.return);
+    if (input.type === 'txn' && input.compare.target === 'value' && input.compare.value !== null && output.succeeded) {
+      seen(input.key, input.compare.value, op.return);
+    }
+  }
+  return part.flatMap((op): KvOp[] => {
+    const { input } = op;
+    if (op.output !== UNKNOWN) return [op];
+    if (input.type === 'get' || (input.type === 'txn' && readOnlyTxn(input))) return [];
+    const values = writtenValues(input);
+    const observed = values.map((v) => firstSeen.get(slot(input.key, v)));
+    if (
+      input.type === 'put' &&
+      observed[0] === undefined &&
+      !((lastDependent.get(input.key) ?? Number.NEGATIVE_INFINITY) > op.call)
+    ) {
+      return [];
+    }
+    if (values.length === 1 && observed[0] !== undefined && writers.get(slot(input.key, values[0]!)) === 1) {
+      const bound = Math.max(op.call, observed[0]);
+      if (bound < op.return) return [{ ...op, return: bound }];
+    }
+    return [op];
+  });
 }

@@ -1,4 +1,4 @@
-import { UNKNOWN } from '../history.js';
+import { type History, UNKNOWN } from '../history.js';
 import { canonicalString, type Model } from '../model.js';
 
 export type RegisterInput<V> = { type: 'read' } | { type: 'write'; value: V };
@@ -26,6 +26,7 @@ export function registerModel<V>(initial: V): Model<V, RegisterInput<V>, Registe
             reason: `read ${canonicalString(output.value)} but the register holds ${canonicalString(state)}`,
           };
     },
+    prepare: prepareRegister,
     hash: (state) => canonicalString(state),
     describe(input, output) {
       const out = output === UNKNOWN ? '?' : 'value' in output ? canonicalString(output.value) : 'ok';
@@ -33,4 +34,35 @@ export function registerModel<V>(initial: V): Model<V, RegisterInput<V>, Registe
     },
     describeState: (state) => canonicalString(state),
   };
+}
+
+/**
+ * Unknown reads constrain nothing: dropped. An unknown write whose value no read returned is dropped
+ * too (if it took effect, no read saw it, so "never" explains the history as well). An unknown write
+ * whose value some read returned, and which no other write writes, took effect before that read
+ * returned: its return is bounded by the earliest such read.
+ */
+function prepareRegister<V>(
+  part: History<RegisterInput<V>, RegisterOutput<V>>,
+): History<RegisterInput<V>, RegisterOutput<V>> {
+  const writers = new Map<string, number>();
+  const firstRead = new Map<string, number>();
+  for (const op of part) {
+    if (op.input.type === 'write') {
+      const v = canonicalString(op.input.value);
+      writers.set(v, (writers.get(v) ?? 0) + 1);
+    } else if (op.output !== UNKNOWN && 'value' in op.output) {
+      const v = canonicalString(op.output.value);
+      firstRead.set(v, Math.min(firstRead.get(v) ?? Number.POSITIVE_INFINITY, op.return));
+    }
+  }
+  return part.flatMap((op) => {
+    if (op.output !== UNKNOWN) return [op];
+    if (op.input.type === 'read') return [];
+    const v = canonicalString(op.input.value);
+    const seen = firstRead.get(v);
+    if (seen === undefined) return [];
+    if (writers.get(v) === 1 && seen < op.return) return [{ ...op, return: Math.max(op.call, seen) }];
+    return [op];
+  });
 }
