@@ -15,7 +15,7 @@ test('member flags: defaults and every option', () => {
   );
   assert.equal(c.heartbeatIntervalMs, 100);
   assert.equal(c.electionTimeoutMs, 1000);
-  assert.equal(c.snapshotCount, 10000);
+  assert.equal(c.snapshotCount, 100000, "etcd's default");
   assert.equal(c.adminPort, 0);
   assert.equal(c.maxRequestBytes, 1.5 * 1024 * 1024);
   const d = parseMemberFlags([

@@ -12,6 +12,7 @@ import { MvccStore } from '../mvcc/store.js';
 import type { EtcdRequest, EtcdResponse, RangeRequest, RangeResponse } from '../mvcc/types.js';
 import {
   EtcdError,
+  LeaderChangedError,
   LeaseNotFoundError,
   MemberExistsError,
   MemberNotFoundError,
@@ -280,6 +281,11 @@ export class EtcdServer {
     return this.wal.stats();
   }
 
+  /** How long a request waits for a leader to appear before failing with "no leader". */
+  leaderWaitMs(): number {
+    return Math.min(this.cfg.requestTimeoutMs, this.cfg.electionTimeoutMs);
+  }
+
   /** Waits (bounded) for a leader; rejects with a typed error saying why there is none. */
   async waitForLeader(timeoutMs: number): Promise<string> {
     if (this.stopped) throw new StoppedError();
@@ -329,7 +335,7 @@ export class EtcdServer {
     const data = encodeProposal(p);
     if (data.length > this.cfg.maxRequestBytes) throw new RequestTooLargeError();
     const started = this.runtime.monotonic();
-    await this.waitForLeader(Math.min(this.cfg.requestTimeoutMs, 2 * this.cfg.electionTimeoutMs));
+    await this.waitForLeader(this.leaderWaitMs());
     const remaining = this.cfg.requestTimeoutMs - (this.runtime.monotonic() - started);
     const done = this.proposals.wait(p.id, Math.max(1, remaining), () => new RequestTimeoutError());
     try {
@@ -370,7 +376,7 @@ export class EtcdServer {
   /** A linearizable barrier: resolves when this member's store reflects every write acknowledged before the call. */
   async linearizableBarrier(): Promise<void> {
     const started = this.runtime.monotonic();
-    await this.waitForLeader(Math.min(this.cfg.requestTimeoutMs, 2 * this.cfg.electionTimeoutMs));
+    await this.waitForLeader(this.leaderWaitMs());
     const remaining = Math.max(1, this.cfg.requestTimeoutMs - (this.runtime.monotonic() - started));
     let timer: TimerHandle | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -486,6 +492,12 @@ export class EtcdServer {
     const wasLeader = this.role === 'leader';
     this.role = role;
     if (lead !== this.lead) {
+      if (this.lead !== null && this.proposals.size > 0) {
+        // Proposals handed to the old leader (ours or forwarded) may or may not commit under the
+        // next one. Say so now ("leader changed": outcome unknown, not retried by clients) rather
+        // than leaving the clients hanging until the request timeout.
+        this.proposals.failAll(new LeaderChangedError());
+      }
       this.lead = lead;
       this.leaderChanges++;
       this.deps.metrics?.leaderChanges.inc();

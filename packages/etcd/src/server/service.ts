@@ -218,9 +218,7 @@ export class EtcdService {
 
   private async onLeader<T>(method: string, body: unknown, local: () => T): Promise<T> {
     if (this.server.isLeader) return local();
-    const leader = await this.server.waitForLeader(
-      Math.min(this.server.cfg.requestTimeoutMs, 2 * this.server.cfg.electionTimeoutMs),
-    );
+    const leader = await this.server.waitForLeader(this.server.leaderWaitMs());
     if (leader === this.server.cfg.name) return local();
     return (await this.forward(leader, method, body, this.server.cfg.requestTimeoutMs)) as T;
   }
