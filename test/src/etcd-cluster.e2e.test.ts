@@ -126,6 +126,30 @@ describe('etcd: 3 members as real processes', () => {
     });
   });
 
+  test('leases: keep-alive through a follower, expiry by the leader, revoke deletes attached keys', async () => {
+    const leader = await cluster.waitForLeader();
+    const follower = cluster.members.find((m) => m !== leader && m.running)!;
+    const c = cluster.client([follower]); // lease calls reach the leader through the follower
+    const grant = await c.leaseGrant(3);
+    assert.ok(grant.id > 0);
+    await c.put('lease/a', '1', { lease: grant.id });
+    const ttl = await c.leaseTimeToLive(grant.id, { keys: true });
+    assert.equal(ttl.grantedTtl, 3);
+    assert.ok(ttl.ttl > 0 && ttl.ttl <= 3);
+    assert.deepEqual(ttl.keys.map(bytesToString), ['lease/a']);
+    assert.equal((await c.leaseKeepAlive(grant.id)).ttl, 3);
+    await waitFor('the lease expires and takes its key', async () => (await c.get('lease/a')) === undefined, {
+      timeoutMs: 10000,
+    });
+    assert.equal((await c.leaseTimeToLive(grant.id)).ttl, -1);
+
+    const other = await c.leaseGrant(60);
+    await c.put('lease/b', '1', { lease: other.id });
+    await c.leaseRevoke(other.id);
+    assert.equal(await c.get('lease/b'), undefined);
+    assert.ok(!(await c.leaseLeases()).leases.some((l) => l.id === other.id));
+  });
+
   test('a watch resumes without gaps when its member is killed', async () => {
     const leader = await cluster.waitForLeader();
     const follower = cluster.members.find((m) => m !== leader && m.running)!;
