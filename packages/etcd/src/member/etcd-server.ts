@@ -51,6 +51,8 @@ export interface MemberInfo {
 /** How a member sends Raft messages; implemented over the wire by PeerTransport. */
 export interface RaftSender {
   send(messages: Message[]): void;
+  /** Whether the link to `peer` is up right now. */
+  isConnected(peer: string): boolean;
 }
 
 export interface EtcdServerDeps {
@@ -234,6 +236,21 @@ export class EtcdServer {
     this.kick();
   }
 
+  /**
+   * A MsgProp (a follower forwarding proposals to its leader) could not even be sent: those
+   * proposals certainly were not applied, so their clients get a retryable "no leader".
+   */
+  proposalsUndeliverable(msg: Message): void {
+    for (const e of msg.entries) {
+      try {
+        const p = decodeProposal(e.data);
+        this.proposals.fail(p.id, new NoLeaderError('etcdserver: no leader (the leader is unreachable)'));
+      } catch {
+        // not one of ours
+      }
+    }
+  }
+
   reportSnapshot(peer: string, ok: boolean): void {
     this.raft.reportSnapshot(peer, ok);
     this.kick();
@@ -335,7 +352,13 @@ export class EtcdServer {
     const data = encodeProposal(p);
     if (data.length > this.cfg.maxRequestBytes) throw new RequestTooLargeError();
     const started = this.runtime.monotonic();
-    await this.waitForLeader(this.leaderWaitMs());
+    const lead = await this.waitForLeader(this.leaderWaitMs());
+    if (lead !== this.cfg.name && this.sender && !this.sender.isConnected(lead)) {
+      // Forwarding to a leader we cannot reach would lose the proposal; say "no leader" (retryable)
+      // and let the link failure turn into an election.
+      this.peerUnreachable(lead);
+      throw new NoLeaderError('etcdserver: no leader (the leader is unreachable)');
+    }
     const remaining = this.cfg.requestTimeoutMs - (this.runtime.monotonic() - started);
     const done = this.proposals.wait(p.id, Math.max(1, remaining), () => new RequestTimeoutError());
     try {
