@@ -42,6 +42,9 @@ import { createRaftDriver, type RaftDriver } from './raft-driver.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { AppliedWaiters, ProposalWaiters } from './waiters.js';
 
+/** What a leader may send before its own write is durable (see handleReady). */
+const EARLY_MESSAGES: ReadonlySet<string> = new Set(['MsgApp', 'MsgHeartbeat', 'MsgSnap']);
+
 export interface MemberInfo {
   name: string;
   url: string;
@@ -482,12 +485,18 @@ export class EtcdServer {
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.state);
     if (rd.hardState) this.term = rd.hardState.term;
-    // A follower or candidate persists before sending anything that depends on it (votes, append
-    // acks): a member that crashes after answering must remember what it answered. The leader sends
-    // its appends first and writes its own log in parallel (Raft thesis §10.2.1): @kemu/raft counts
-    // the leader's own log toward a quorum only after advance(), i.e. once it is durable here too.
-    const leaderSendsFirst = this.role === 'leader';
-    if (leaderSendsFirst) this.send(rd.messages);
+    // Messages go out after the write they depend on is durable (a member that crashes after
+    // answering must remember what it answered). Exception, per the Ready contract of @kemu/raft
+    // (etcd's "leader writes in parallel", Raft thesis §10.2.1): while term and vote are unchanged,
+    // a leader's MsgApp/MsgHeartbeat/MsgSnap may leave before its own fsync, because Raft counts the
+    // leader's log toward a quorum only after advance(), i.e. once it is durable here too.
+    const hs = rd.hardState;
+    const termVoteDurable = !hs || (hs.term === this.latestHardState.term && hs.vote === this.latestHardState.vote);
+    let later = rd.messages;
+    if (this.role === 'leader' && termVoteDurable) {
+      this.send(rd.messages.filter((m) => EARLY_MESSAGES.has(m.type)));
+      later = rd.messages.filter((m) => !EARLY_MESSAGES.has(m.type));
+    }
     if (rd.snapshot) await this.persistSnapshot(rd.snapshot);
     if (rd.hardState) this.latestHardState = rd.hardState;
     if (rd.mustSync) {
@@ -499,7 +508,7 @@ export class EtcdServer {
     // rides along with the next durable write, and a member that loses it relearns it from the
     // leader. Writing it separately would put a second fsync in front of the next append.
     this.raft.persisted(rd);
-    if (!leaderSendsFirst) this.send(rd.messages);
+    this.send(later);
     if (rd.snapshot) this.applySnapshot(rd.snapshot);
     if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
     for (const rs of rd.readStates) this.reads.onReadState(new TextDecoder().decode(rs.requestCtx), rs.index);
