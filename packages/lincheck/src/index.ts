@@ -42,5 +42,11 @@ export {
   type KvState,
   partitionByKey,
 } from './models/kv.js';
-export { type RegisterInput, type RegisterOutput, registerModel } from './models/register.js';
+export {
+  type RegisterInput,
+  type RegisterOutput,
+  type RegisterState,
+  registerModel,
+  UnreadValue,
+} from './models/register.js';
 export { HistoryRecorder } from './recorder.js';

@@ -32,6 +32,13 @@ export interface Model<S, I, O> {
   /** A short label for one part, e.g. `key "a"`. */
   describePartition?(part: History<I, O>): string;
   /**
+   * True if this operation, whenever `step` accepts it, returns the state unchanged (a read). The
+   * checker then places such an operation as soon as it fits without trying alternatives, which
+   * removes most backtracking on read-heavy histories. Returning true for an operation that can
+   * change the state makes the checker miss linearizations (false alarms), so when in doubt, false.
+   */
+  readOnly?(input: I, output: O | Unknown): boolean;
+  /**
    * A hash of `state` for the checker's cache of visited (linearized set, state) pairs. Equal states
    * must hash equally. Without `equal`, states with equal hashes are taken to be equal, so the hash
    * must then be a canonical key (a string is the easy way). Default: a canonical JSON encoding.
@@ -104,6 +111,10 @@ export function determinize<S, I, O>(model: NondeterministicModel<S, I, O>): Mod
   if (model.name !== undefined) (result as { name?: string }).name = model.name;
   if (model.partition) result.partition = model.partition.bind(model);
   if (model.prepare) result.prepare = model.prepare.bind(model);
+  if (model.readOnly) {
+    // Read-only for every state in the set means read-only for the set.
+    result.readOnly = model.readOnly.bind(model);
+  }
   if (model.describePartition) result.describePartition = model.describePartition.bind(model);
   if (model.describe) result.describe = model.describe.bind(model);
   const describeState = model.describeState?.bind(model);
