@@ -625,7 +625,10 @@ export class EtcdServer {
         this.runtime.setTimeout(() => void this.stop(), 100);
       }
       if (this.proposals.has(p.id)) {
-        this.proposals.trigger(p.id, this.memberList().map((m) => this.describeMember(m)) as unknown as EtcdResponse);
+        this.proposals.trigger(
+          p.id,
+          this.memberList().map((m) => this.describeMember(m)),
+        );
       }
     }
   }
