@@ -8,6 +8,14 @@ import { Methods, type WatchCreateRequest } from '../src/server/protocol.js';
 
 type Handler = (method: string, body: unknown) => unknown;
 
+async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** systemRuntime's timers are unref'd; in a test they are the only thing pending, so keep them ref'd. */
 const runtime: Runtime = {
   now: () => Date.now(),
@@ -155,8 +163,7 @@ test('a watch resumes on another member from the revision after the last it deli
     ],
   });
   streams[0]!.onEnd(new ConnectionError('member died', true));
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(opened.length, 2);
+  await waitFor(() => opened.length === 2);
   assert.equal(opened[1]!.endpoint, 'ws://b:2');
   assert.equal(opened[1]!.req.startRevision, 7);
   streams[1]!.onMessage({ header: { ...header, revision: 7 }, watchId: 1, created: true, events: [] });
