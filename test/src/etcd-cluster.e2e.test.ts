@@ -126,6 +126,61 @@ describe('etcd: 3 members as real processes', () => {
     });
   });
 
+  test('client API for the apiserver: pages, count, compare-and-swap, watch progress; admin metrics', async () => {
+    const c = cluster.client();
+    for (let i = 0; i < 25; i++) await c.put(`api/pods/p${String(i).padStart(2, '0')}`, `v${i}`);
+    const first = await c.rangePage('api/pods/', { limit: 10 });
+    assert.equal(first.kvs.length, 10);
+    assert.equal(first.count, 25);
+    await c.put('api/pods/p00', 'changed'); // later pages still read the first page's revision
+    const keys = first.kvs.map((kv) => bytesToString(kv.key));
+    let page = first;
+    while (page.nextKey) {
+      page = await c.rangePage('api/pods/', { from: page.nextKey, limit: 10, revision: first.revision });
+      keys.push(...page.kvs.map((kv) => bytesToString(kv.key)));
+    }
+    assert.equal(keys.length, 25);
+    assert.equal(new Set(keys).size, 25);
+    assert.equal(await c.count('api/pods/'), 25);
+
+    const cur = (await c.get('api/pods/p01'))!;
+    const ok = await c.putIfModRevision('api/pods/p01', 'v1-updated', cur.modRevision);
+    assert.equal(ok.succeeded, true);
+    const stale = await c.putIfModRevision('api/pods/p01', 'lost-update', cur.modRevision);
+    assert.equal(stale.succeeded, false);
+    assert.equal(stale.succeeded === false && stale.current && bytesToString(stale.current.value), 'v1-updated');
+    assert.equal((await c.putIfModRevision('api/pods/new', 'x', 0)).succeeded, true, '0 = create only');
+    assert.equal((await c.putIfModRevision('api/pods/new', 'y', 0)).succeeded, false);
+    const fresh = (await c.get('api/pods/new'))!;
+    assert.equal((await c.deleteIfModRevision('api/pods/new', fresh.modRevision)).succeeded, true);
+
+    const w = c.watch('api/nodes/', { prefix: true });
+    await w.ready();
+    const rev = (await c.put('api/other', 'bump')).header.revision;
+    await w.requestProgress();
+    const it = w[Symbol.asyncIterator]();
+    const progress = await it.next();
+    assert.equal(progress.done, false);
+    assert.equal(progress.value?.events.length, 0);
+    assert.ok((progress.value?.header.revision ?? 0) >= rev, 'progress covers the latest revision');
+    w.close();
+
+    const m = cluster.members.find((x) => x.running)!;
+    const metrics = String(await m.admin('GET', '/metrics'));
+    for (const name of [
+      'etcd_server_term',
+      'etcd_server_leader_changes_seen_total',
+      'etcd_server_proposals_committed_total',
+      'etcd_server_proposals_failed_total',
+      'etcd_disk_wal_fsync_duration_seconds_bucket',
+      'etcd_server_apply_duration_seconds_bucket',
+      'etcd_debugging_mvcc_watcher_total',
+    ]) {
+      assert.match(metrics, new RegExp(`^${name}`, 'm'), name);
+    }
+    assert.equal(String(await m.admin('GET', '/readyz')).trim(), 'ok');
+  });
+
   test('leases: keep-alive through a follower, expiry by the leader, revoke deletes attached keys', async () => {
     const leader = await cluster.waitForLeader();
     const follower = cluster.members.find((m) => m !== leader && m.running)!;
