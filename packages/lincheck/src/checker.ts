@@ -54,7 +54,7 @@ export interface PartitionResult<S, I, O> {
 
 export interface CheckResult<S, I, O> {
   result: Verdict;
-  /** One entry per partition checked, in the model's partition order; illegal ones first in `failures`. */
+  /** One entry per partition checked, in the model's partition order (see also `failures`). */
   partitions: PartitionResult<S, I, O>[];
   steps: number;
   elapsedMs: number;
@@ -123,7 +123,7 @@ export function check<S, I, O>(
   let unknown = false;
   for (const [i, original] of parts.entries()) {
     const part = model.prepare ? model.prepare(original) : original;
-    const label = model.describePartition ? model.describePartition(part) : `partition ${i}`;
+    const label = model.describePartition ? model.describePartition(original) : `partition ${i}`;
     const result = checkPartition(model, part, label, budget);
     partitions.push(result);
     if (result.result === 'illegal') {
@@ -230,11 +230,11 @@ function hashNumber(n: number): number {
 }
 
 /**
- * Wing & Gong's search with Lowe's memoization, as Porcupine's `checkSingle` does it: walk the time
- * ordered list of entries; at a call, try to linearize that operation now (the model accepts it and
- * the resulting (linearized set, state) pair is new), and restart from the head; at a return, the
- * operation it belongs to was not linearized in time, so undo the most recent choice and try the next
- * candidate after it.
+ * Wing & Gong's search with Lowe's memoization, as Porcupine's `checkSingle` does it: the candidates
+ * at each point are the calls before the first pending return in the time-ordered entry list; try to
+ * linearize one (the model accepts it and the resulting (linearized set, state) pair is new), unlink
+ * its entries and look again; when no candidate fits, the first pending return's operation was not
+ * linearized in time, so undo the most recent choice and try the next candidate after it.
  */
 function checkPartition<S, I, O>(
   model: Model<S, I, O>,

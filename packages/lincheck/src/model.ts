@@ -7,9 +7,10 @@ export type StepResult<S> = { ok: true; state: S } | { ok: false; reason?: strin
  * A sequential specification: what a correct, single-copy object does. The checker asks whether the
  * concurrent history can be ordered so that `step` accepts every operation in turn.
  *
- * `step` must be pure (never mutate `state`) and must accept an `UNKNOWN` output whenever the input
- * could have run in that state, returning the state as if it took effect. (An unknown operation that
- * never took effect is covered by the checker linearizing it last, after every known operation.)
+ * `step` must be pure (never mutate `state`) and must accept an `UNKNOWN` output in every state,
+ * returning the state as if the operation took effect there (unchanged if it could not have). An
+ * unknown operation that never took effect is covered by the checker linearizing it last, after
+ * every known operation, which relies on that.
  */
 export interface Model<S, I, O> {
   /** For messages only. */
@@ -100,6 +101,7 @@ export function determinize<S, I, O>(model: NondeterministicModel<S, I, O>): Mod
     return [...byHash.keys()].sort().map((k) => byHash.get(k)!);
   };
   const result: Model<readonly S[], I, O> = {
+    name: model.name,
     init: () => normalize(model.init()),
     step(states, input, output) {
       const next = normalize(states.flatMap((s) => model.step(s, input, output)));
@@ -108,7 +110,6 @@ export function determinize<S, I, O>(model: NondeterministicModel<S, I, O>): Mod
     },
     hash: (states) => states.map(hashOf).join('|'),
   };
-  if (model.name !== undefined) (result as { name?: string }).name = model.name;
   if (model.partition) result.partition = model.partition.bind(model);
   if (model.prepare) result.prepare = model.prepare.bind(model);
   if (model.readOnly) {

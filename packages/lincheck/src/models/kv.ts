@@ -250,8 +250,11 @@ function describeValue(value: string | null): string {
 
 function describeKey(key: KvKeyState | undefined): string {
   if (key === undefined) return 'absent';
-  const value = `${JSON.stringify(key.value)}${key.unread === true ? ' (never read)' : ''}`;
-  return `${value}${key.modRevision === null ? '' : ` (mod_revision ${key.modRevision})`}`;
+  const notes = [
+    ...(key.modRevision === null ? [] : [`mod_revision ${key.modRevision}`]),
+    ...(key.unread === true ? ['never read'] : []),
+  ];
+  return `${JSON.stringify(key.value)}${notes.length === 0 ? '' : ` (${notes.join(', ')})`}`;
 }
 
 function describeCompare(c: KvCompare): string {
