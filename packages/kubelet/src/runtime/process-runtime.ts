@@ -1,0 +1,295 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { TimerHandle } from '@kemu/runtime';
+import { effectiveArgv, hostArgv } from '../images/catalogue.js';
+import {
+  BaseContainerRuntime,
+  type ContainerRecord,
+  exitReason,
+  type RuntimeOptions,
+  type SandboxRecord,
+} from './base.js';
+import { ContainerStartError, ExecError } from './errors.js';
+import { ContainerLogFile, logStream, readLogFile } from './logs.js';
+import { hostWorkingDir, mountRewriter } from './mounts.js';
+import { detectPrivilegedPortPolicy, type PrivilegedPortPolicy } from './ports.js';
+import { exitCodeOf, killGroup, treeRssBytes } from './process-group.js';
+import type { ExecOptions, ExecSession, LogOptions, RuntimeStatus } from './types.js';
+
+export interface ProcessRuntimeOptions extends RuntimeOptions {
+  /** How often resident memory is checked against limits (default 100 ms). */
+  memoryPollMs?: number;
+  /** Overrides detection (tests). */
+  privilegedPorts?: PrivilegedPortPolicy;
+}
+
+interface ProcessContainer extends ContainerRecord {
+  child: ChildProcess | null;
+  logFile: ContainerLogFile | null;
+  /** Per-container directory: its rootfs (working dir) lives here. */
+  dir: string;
+  oomKilled: boolean;
+  execs: Set<ChildProcess>;
+  exited: Promise<void>;
+  markExited: () => void;
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * Containers as real child processes. Each container (and each exec) leads its own process group,
+ * and every kill targets the whole group, so `sh -c 'sleep 1000 & wait'` leaves nothing behind.
+ * When a container's main process exits, the rest of its group is SIGKILLed, like a PID namespace
+ * going away.
+ */
+export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
+  readonly kind = 'process' as const;
+  private readonly memoryPollMs: number;
+  private readonly ports: PrivilegedPortPolicy;
+  private memoryTimer: TimerHandle | null = null;
+  private readonly exitHook = (): void => this.killEverythingSync();
+
+  constructor(opts: ProcessRuntimeOptions) {
+    super(opts);
+    this.memoryPollMs = opts.memoryPollMs ?? 100;
+    this.ports = opts.privilegedPorts ?? detectPrivilegedPortPolicy();
+    if (!this.ports.allowed) this.log.warn({ reason: this.ports.reason }, 'privileged ports unavailable');
+    fs.mkdirSync(this.stateDir, { recursive: true });
+    // Last line of defence: if this process exits without close(), take the containers with it.
+    process.on('exit', this.exitHook);
+  }
+
+  protected override extraStatus(): Pick<RuntimeStatus, 'privilegedPorts'> {
+    return { privilegedPorts: { allowed: this.ports.allowed, reason: this.ports.reason } };
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    process.off('exit', this.exitHook);
+    this.memoryTimer?.cancel();
+    this.memoryTimer = null;
+  }
+
+  protected newContainer(base: ContainerRecord): ProcessContainer {
+    let markExited = (): void => {};
+    const exited = new Promise<void>((resolve) => {
+      markExited = resolve;
+    });
+    return {
+      ...base,
+      child: null,
+      logFile: null,
+      dir: path.join(this.stateDir, 'containers', base.id),
+      oomKilled: false,
+      execs: new Set(),
+      exited,
+      markExited,
+    };
+  }
+
+  /** The environment, working dir and argv rewriting a container (and its execs) sees. */
+  private environment(c: ProcessContainer, s: SandboxRecord) {
+    const mounts = c.config.mounts ?? [];
+    const rewrite = mountRewriter(mounts);
+    const rootfs = path.join(c.dir, 'rootfs');
+    const cwd = hostWorkingDir(c.config.workingDir, rootfs, rewrite);
+    const env: Record<string, string> = {
+      PATH: process.env.PATH || DEFAULT_PATH,
+      HOME: rootfs,
+      HOSTNAME: s.hostname,
+      KEMU_POD_IP: s.ip,
+      KEMU_POD_NAME: s.config.metadata.name,
+      KEMU_POD_NAMESPACE: s.config.metadata.namespace,
+      KEMU_POD_UID: s.config.metadata.uid,
+      KEMU_CONTAINER_NAME: c.name,
+      KEMU_CONTAINER_PORTS: (c.config.ports ?? [])
+        .filter((p) => (p.protocol ?? 'TCP') === 'TCP')
+        .map((p) => p.containerPort)
+        .join(','),
+      KEMU_MOUNTS: JSON.stringify(mounts.map((m) => ({ containerPath: m.containerPath, hostPath: m.hostPath }))),
+    };
+    for (const e of c.config.envs ?? []) env[e.name] = rewrite(e.value);
+    return { env, cwd, rootfs, rewrite };
+  }
+
+  protected async startContainerImpl(c: ProcessContainer, s: SandboxRecord): Promise<void> {
+    const { env, cwd, rootfs, rewrite } = this.environment(c, s);
+    const argv = effectiveArgv(c.image, c.config.command, c.config.args).map(rewrite);
+    const target = hostArgv(argv);
+    fs.mkdirSync(rootfs, { recursive: true });
+    fs.mkdirSync(cwd, { recursive: true });
+    c.logFile = new ContainerLogFile(c.logPath, this.rt);
+    if (!target) return this.failStart(c, 'no command specified');
+
+    const child = spawn(target.file, target.args, {
+      cwd,
+      env,
+      detached: true, // its own process group, so the whole tree can be signalled at once
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'executable file not found in $PATH' : (err as Error).message;
+      return this.failStart(
+        c,
+        `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "${argv[0]}": ${why}: unknown`,
+      );
+    }
+    const pid = child.pid!;
+    c.child = child;
+    c.pid = pid;
+    c.state = 'running';
+    c.startedAt = this.rt.now();
+    const logFile = c.logFile;
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => logFile.write('stdout', d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => logFile.write('stderr', d));
+    child.on('exit', () => killGroup(pid, 'SIGKILL'));
+    child.on('close', (code, signal) => this.finish(c, exitCodeOf(code, signal)));
+    if (c.config.resources?.memoryLimitBytes !== undefined) this.ensureMemoryWatch();
+    this.log.debug({ container: c.id.slice(0, 12), name: c.name, pid, argv }, 'container started');
+  }
+
+  private failStart(c: ProcessContainer, message: string): never {
+    c.state = 'exited';
+    c.exitCode = 128;
+    c.reason = 'StartError';
+    c.message = message;
+    c.startedAt = null;
+    c.finishedAt = this.rt.now();
+    c.logFile?.close();
+    c.markExited();
+    throw new ContainerStartError(message);
+  }
+
+  private finish(c: ProcessContainer, code: number): void {
+    if (c.state === 'exited') return;
+    const pid = c.pid!;
+    killGroup(pid, 'SIGKILL');
+    for (const e of c.execs) if (e.pid !== undefined) killGroup(e.pid, 'SIGKILL');
+    c.exitCode = c.oomKilled ? 137 : code;
+    c.reason = exitReason(c.exitCode, c.oomKilled);
+    const privileged = (c.config.ports ?? []).some((p) => p.containerPort < this.ports.unprivilegedPortStart);
+    if (c.exitCode !== 0 && !c.oomKilled && privileged && !this.ports.allowed) c.message = this.ports.reason;
+    c.state = 'exited';
+    c.finishedAt = this.rt.now();
+    c.logFile?.close();
+    c.child = null;
+    c.markExited();
+    this.log.debug({ container: c.id.slice(0, 12), exitCode: c.exitCode, reason: c.reason }, 'container exited');
+  }
+
+  protected async stopContainerImpl(c: ProcessContainer, gracePeriodSeconds: number): Promise<void> {
+    if (c.state !== 'running' || c.pid === null) return;
+    const pid = c.pid;
+    if (gracePeriodSeconds > 0) {
+      killGroup(pid, 'SIGTERM');
+      let timer: TimerHandle | null = null;
+      const graceOver = new Promise<void>((resolve) => {
+        timer = this.rt.setTimeout(resolve, gracePeriodSeconds * 1000);
+      });
+      await Promise.race([c.exited, graceOver]);
+      (timer as TimerHandle | null)?.cancel();
+    }
+    if (c.state === 'running') killGroup(pid, 'SIGKILL');
+    await c.exited;
+  }
+
+  protected async removeContainerImpl(c: ProcessContainer): Promise<void> {
+    fs.rmSync(c.dir, { recursive: true, force: true });
+    fs.rmSync(c.logPath, { force: true });
+  }
+
+  protected logsImpl(c: ProcessContainer, opts: LogOptions): Readable {
+    return logStream(readLogFile(c.logPath), opts, c.state === 'running' ? c.logFile : null);
+  }
+
+  protected async execImpl(
+    c: ProcessContainer,
+    s: SandboxRecord,
+    cmd: string[],
+    opts: ExecOptions,
+  ): Promise<ExecSession> {
+    const { env, cwd, rewrite } = this.environment(c, s);
+    const target = hostArgv(cmd.map(rewrite))!;
+    const child = spawn(target.file, target.args, {
+      cwd,
+      env,
+      detached: true,
+      stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'executable file not found in $PATH' : (err as Error).message;
+      throw new ExecError(
+        `OCI runtime exec failed: exec failed: unable to start container process: exec: "${cmd[0]}": ${why}: unknown`,
+        { cause: err },
+      );
+    }
+    const pid = child.pid!;
+    c.execs.add(child);
+    child.on('exit', () => killGroup(pid, 'SIGKILL'));
+    const exit = new Promise<{ exitCode: number }>((resolve) => {
+      child.on('close', (code, signal) => {
+        c.execs.delete(child);
+        resolve({ exitCode: exitCodeOf(code, signal) });
+      });
+    });
+    return { stdout: child.stdout!, stderr: child.stderr!, stdin: child.stdin, exit };
+  }
+
+  protected async killAllImpl(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const c of this.containers.values()) {
+      for (const e of c.execs) if (e.pid !== undefined) killGroup(e.pid, 'SIGKILL');
+      if (c.state === 'running' && c.pid !== null) {
+        killGroup(c.pid, 'SIGKILL');
+        waits.push(c.exited);
+      }
+    }
+    await Promise.all(waits);
+  }
+
+  private killEverythingSync(): void {
+    for (const c of this.containers.values()) {
+      for (const e of c.execs) if (e.pid !== undefined) killGroup(e.pid, 'SIGKILL');
+      if (c.state === 'running' && c.pid !== null) killGroup(c.pid, 'SIGKILL');
+    }
+  }
+
+  /** One timer for all containers with a memory limit, armed only while there are any. */
+  private ensureMemoryWatch(): void {
+    if (this.memoryTimer) return;
+    this.memoryTimer = this.rt.setInterval(() => this.checkMemory(), this.memoryPollMs);
+  }
+
+  private checkMemory(): void {
+    let watched = 0;
+    for (const c of this.containers.values()) {
+      const limit = c.config.resources?.memoryLimitBytes;
+      if (c.state !== 'running' || c.pid === null || limit === undefined || c.oomKilled) continue;
+      watched++;
+      const rss = treeRssBytes(c.pid);
+      if (rss !== null && rss > limit) {
+        c.oomKilled = true;
+        this.log.warn({ container: c.id.slice(0, 12), name: c.name, rss, limit }, 'memory limit exceeded: OOM kill');
+        killGroup(c.pid, 'SIGKILL');
+      }
+    }
+    if (watched === 0) {
+      this.memoryTimer?.cancel();
+      this.memoryTimer = null;
+    }
+  }
+}
