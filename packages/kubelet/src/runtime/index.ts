@@ -5,4 +5,6 @@ export * from './logs.js';
 export * from './mounts.js';
 export * from './ports.js';
 export * from './process-runtime.js';
+export * from './sim-runtime.js';
+export * from './timer-queue.js';
 export * from './types.js';
