@@ -326,3 +326,17 @@ test('runtime stop kills every container, refuses work with a typed error, and s
   for (const id of ids) assert.equal((await rt.containerStatus(id)).exitCode, 137);
   assert.ok((await rt.listPodSandboxes()).every((s) => s.state === 'notready'));
 });
+
+test("node image runs node with args through its entrypoint; env and working dir are the container's", async (t) => {
+  const rt = processRuntime(t);
+  const { id } = await runPod(rt, 'noder', {
+    metadata: { name: 'app' },
+    image: 'node:20-alpine',
+    args: ['-e', 'console.log(process.env.HOSTNAME, process.env.MODE, require("path").basename(process.cwd()))'],
+    envs: [{ name: 'MODE', value: 'prod' }],
+    workingDir: '/app',
+  });
+  const s = await exited(rt, id);
+  assert.equal(s.exitCode, 0);
+  assert.equal(await readAll(await rt.containerLogs(id)), 'noder prod app\n');
+});

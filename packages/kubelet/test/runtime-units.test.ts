@@ -49,6 +49,14 @@ test('command/args semantics follow Kubernetes', () => {
   assert.deepEqual(effectiveArgv(nginx, undefined, ['-x']), ['-x'], 'args replace the cmd');
   const echo = lookupImage('kemu/echo');
   assert.deepEqual(effectiveArgv(echo, undefined, ['-text=hi']), ['echo-server', '-text=hi'], 'entrypoint kept');
+  const node = lookupImage('node:20');
+  assert.deepEqual(effectiveArgv(node), ['node']);
+  assert.deepEqual(effectiveArgv(node, undefined, ['-e', '1']), ['node', '-e', '1'], 'docker-entrypoint.sh adds node');
+  assert.deepEqual(effectiveArgv(node, undefined, ['server.js']), ['node', 'server.js']);
+  assert.deepEqual(effectiveArgv(node, undefined, ['sh', '-c', 'x']), ['sh', '-c', 'x']);
+  const redis = lookupImage('redis');
+  assert.deepEqual(effectiveArgv(redis, undefined, ['--port', '7000']), ['redis-server', '--port', '7000']);
+  assert.deepEqual(effectiveArgv(redis, ['redis-server'], ['--port', '1']), ['redis-server', '--port', '1']);
   assert.deepEqual(hostArgv(['sleep', '1']), { file: 'sleep', args: ['1'] });
   assert.equal(hostArgv(['node', '-e', '1'])?.file, process.execPath);
   const r = hostArgv(['/usr/local/bin/redis-server', '--port', '7000'])!;

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImagePullError } from '../runtime/errors.js';
 import { parseImageReference } from './reference.js';
@@ -28,8 +30,8 @@ const IMAGES: Record<string, Entry> = {
   'library/alpine': { ...SHELL, cmd: ['/bin/sh'] },
   'library/ubuntu': { ...SHELL, cmd: ['/bin/sh'] },
   'library/debian': { ...SHELL, cmd: ['/bin/sh'] },
-  'library/node': { program: 'node', entrypoint: [], cmd: ['node'] },
-  'library/redis': { program: 'redis', entrypoint: [], cmd: ['redis-server'] },
+  'library/node': { program: 'node', entrypoint: ['docker-entrypoint.sh'], cmd: ['node'] },
+  'library/redis': { program: 'redis', entrypoint: ['docker-entrypoint.sh'], cmd: ['redis-server'] },
   'kemu/echo': { program: 'echo', entrypoint: ['echo-server'], cmd: [] },
   'hashicorp/http-echo': { program: 'echo', entrypoint: ['/http-echo'], cmd: [] },
   'ealen/echo-server': { program: 'echo', entrypoint: ['echo-server'], cmd: [] },
@@ -70,6 +72,37 @@ export function lookupImage(image: string): CatalogueImage {
   return { program: entry.program, ref: ref.normalized, entrypoint: [...entry.entrypoint], cmd: [...entry.cmd] };
 }
 
+function onPath(cmd: string): boolean {
+  if (cmd.includes('/')) return fs.existsSync(cmd);
+  if (BINARIES[cmd]) return true;
+  return (process.env.PATH ?? '').split(':').some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, cmd), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * The official node and redis images start through `docker-entrypoint.sh`, which puts the program
+ * in front of arguments that are flags (`args: ['-e', '…']`, `['--appendonly', 'yes']`), a config
+ * file (redis) or not a command at all (node: `args: ['server.js']`).
+ */
+function dockerEntrypoint(image: CatalogueImage, argv: string[]): string[] {
+  const [first, ...rest] = argv;
+  if (first !== 'docker-entrypoint.sh') return argv;
+  const program = image.cmd[0] ?? 'sh';
+  const arg = rest[0];
+  if (arg === undefined) return [program];
+  const prepend =
+    arg.startsWith('-') ||
+    (program === 'redis-server' && arg.endsWith('.conf')) ||
+    (program === 'node' && !onPath(arg));
+  return prepend ? [program, ...rest] : rest;
+}
+
 /** The images the catalogue knows, for the README and `kemu images`. */
 export function catalogueImages(): string[] {
   return Object.keys(IMAGES).map((k) => k.replace(/^library\//, ''));
@@ -83,7 +116,7 @@ export function effectiveArgv(image: CatalogueImage, command?: string[], args?: 
   const hasCommand = command !== undefined && command.length > 0;
   const entry = hasCommand ? command : image.entrypoint;
   const rest = args !== undefined && args.length > 0 ? args : hasCommand ? [] : image.cmd;
-  return [...entry, ...rest];
+  return dockerEntrypoint(image, [...entry, ...rest]);
 }
 
 function program(name: string): string {

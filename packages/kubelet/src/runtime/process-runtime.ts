@@ -36,6 +36,21 @@ interface ProcessContainer extends ContainerRecord {
   markExited: () => void;
 }
 
+/**
+ * Every live ProcessRuntime, so one process 'exit' listener can SIGKILL all container groups if the
+ * host process exits without close() (a crash, process.exit in a test).
+ */
+const liveRuntimes = new Set<ProcessRuntime>();
+let exitListenerInstalled = false;
+function registerForExit(rt: ProcessRuntime): void {
+  liveRuntimes.add(rt);
+  if (exitListenerInstalled) return;
+  exitListenerInstalled = true;
+  process.on('exit', () => {
+    for (const r of liveRuntimes) r.killEverythingSync();
+  });
+}
+
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
@@ -49,7 +64,6 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
   private readonly memoryPollMs: number;
   private readonly ports: PrivilegedPortPolicy;
   private memoryTimer: TimerHandle | null = null;
-  private readonly exitHook = (): void => this.killEverythingSync();
 
   constructor(opts: ProcessRuntimeOptions) {
     super(opts);
@@ -57,8 +71,7 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
     this.ports = opts.privilegedPorts ?? detectPrivilegedPortPolicy();
     if (!this.ports.allowed) this.log.warn({ reason: this.ports.reason }, 'privileged ports unavailable');
     fs.mkdirSync(this.stateDir, { recursive: true });
-    // Last line of defence: if this process exits without close(), take the containers with it.
-    process.on('exit', this.exitHook);
+    registerForExit(this);
   }
 
   protected override extraStatus(): Pick<RuntimeStatus, 'privilegedPorts'> {
@@ -67,7 +80,7 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
 
   override async close(): Promise<void> {
     await super.close();
-    process.off('exit', this.exitHook);
+    liveRuntimes.delete(this);
     this.memoryTimer?.cancel();
     this.memoryTimer = null;
   }
@@ -261,7 +274,8 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
     await Promise.all(waits);
   }
 
-  private killEverythingSync(): void {
+  /** Synchronous SIGKILL of every container and exec group (for the process 'exit' hook). */
+  killEverythingSync(): void {
     for (const c of this.containers.values()) {
       for (const e of c.execs) if (e.pid !== undefined) killGroup(e.pid, 'SIGKILL');
       if (c.state === 'running' && c.pid !== null) killGroup(c.pid, 'SIGKILL');
