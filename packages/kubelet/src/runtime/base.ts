@@ -145,7 +145,8 @@ export abstract class BaseContainerRuntime<C extends ContainerRecord> implements
   }
 
   async stop(reason = 'RuntimeStopped'): Promise<void> {
-    this.gate();
+    if (this.closed) throw new RuntimeUnavailableError('RuntimeClosed', 'the runtime was closed');
+    if (this.down) return; // already stopped: stopping twice is harmless in a drill
     this.down = { reason, message: 'the container runtime was stopped' };
     this.log.warn({ reason }, 'container runtime stopping: killing every container');
     await this.killAllImpl();
