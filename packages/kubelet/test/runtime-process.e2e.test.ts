@@ -340,3 +340,23 @@ test("node image runs node with args through its entrypoint; env and working dir
   assert.equal(s.exitCode, 0);
   assert.equal(await readAll(await rt.containerLogs(id)), 'noder prod app\n');
 });
+
+test('a host process that exits without close() takes its containers with it', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const fixture = new URL('./fixtures/runtime-exit-host.js', import.meta.url).pathname;
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, [fixture, tempDir(t)], { timeout: 20_000 }, (err, out) =>
+      err ? reject(err) : resolve(out),
+    );
+  });
+  const pid = Number(stdout.trim());
+  assert.ok(pid > 0, `fixture printed a pid: ${stdout}`);
+  t.after(() => {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone, as expected
+    }
+  });
+  await waitFor(() => !groupAlive(pid), { what: `group ${pid} to be gone` });
+});
