@@ -360,3 +360,30 @@ test('a host process that exits without close() takes its containers with it', a
   });
   await waitFor(() => !groupAlive(pid), { what: `group ${pid} to be gone` });
 });
+
+test('without privileged-port permission a failing container says why; sandbox removal cleans up', async (t) => {
+  const rt = processRuntime(t, {
+    privilegedPorts: {
+      allowed: false,
+      unprivilegedPortStart: 1024,
+      reason: 'containers cannot listen on ports below 1024: test',
+    },
+  });
+  assert.deepEqual(rt.status().privilegedPorts, {
+    allowed: false,
+    reason: 'containers cannot listen on ports below 1024: test',
+  });
+  const { sandboxId, id } = await runPod(rt, 'web80', {
+    metadata: { name: 'web' },
+    image: 'busybox',
+    command: ['sh', '-c', 'echo "bind: permission denied" >&2; exit 1'],
+    ports: [{ containerPort: 80 }],
+  });
+  const s = await exited(rt, id);
+  assert.equal(s.message, 'containers cannot listen on ports below 1024: test');
+  const logDir = path.dirname(path.dirname(s.logPath));
+  assert.ok(fs.existsSync(logDir));
+  await rt.removePodSandbox(sandboxId);
+  assert.equal(fs.existsSync(logDir), false);
+  await assert.rejects(rt.containerStatus(id), { code: 'CONTAINER_NOT_FOUND' });
+});

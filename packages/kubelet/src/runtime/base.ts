@@ -124,6 +124,8 @@ export abstract class BaseContainerRuntime<C extends ContainerRecord> implements
   protected abstract execImpl(c: C, sandbox: SandboxRecord, cmd: string[], opts: ExecOptions): Promise<ExecSession>;
   /** Kill every container now (runtime stop/close). */
   protected abstract killAllImpl(): Promise<void>;
+  /** Called when a sandbox is removed, after its containers (e.g. to delete its log directory). */
+  protected removeSandboxImpl(_s: SandboxRecord): void {}
   protected extraStatus(): Pick<RuntimeStatus, 'privilegedPorts'> {
     return { privilegedPorts: { allowed: true, reason: '' } };
   }
@@ -214,6 +216,7 @@ export abstract class BaseContainerRuntime<C extends ContainerRecord> implements
     await Promise.all([...s.containers].map((cid) => this.stopContainerImpl(this.container(cid), 0)));
     for (const cid of s.containers) await this.removeContainer(cid);
     this.sandboxes.delete(id);
+    this.removeSandboxImpl(s);
     if (!s.config.hostNetwork) this.ips.release(s.ip);
   }
 

@@ -219,6 +219,10 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
     fs.rmSync(c.logPath, { force: true });
   }
 
+  protected override removeSandboxImpl(s: SandboxRecord): void {
+    fs.rmSync(s.logDir, { recursive: true, force: true });
+  }
+
   protected logsImpl(c: ProcessContainer, opts: LogOptions): Readable {
     return logStream(readLogFile(c.logPath), opts, c.state === 'running' ? c.logFile : null);
   }
