@@ -146,3 +146,13 @@ test('log files: CRI format, partial lines, follow ends on close', async (t) => 
   const since = await readAll(logStream(readLogFile(file), { sinceTime: clock.now() }, null));
   assert.equal(since, 'two\n');
 });
+
+test('log files: output without newlines is cut at the line limit', async (t) => {
+  const clock = new ManualRuntime(0);
+  const file = path.join(tempDir(t), '0.log');
+  const log = new ContainerLogFile(file, clock);
+  log.write('stdout', 'x'.repeat(16 * 1024 * 2 + 5));
+  log.close();
+  const lines = readLogFile(file).map((l) => l.text.length);
+  assert.deepEqual(lines, [16 * 1024, 16 * 1024, 5]);
+});

@@ -7,6 +7,9 @@ import type { LogOptions } from './types.js';
 
 export type LogStream = 'stdout' | 'stderr';
 
+/** Longest stored line (characters); longer output is cut into several lines. */
+export const MAX_LINE = 16 * 1024;
+
 /** RFC3339Nano with nine fraction digits (`2026-11-22T06:19:08.123000000Z`), like CRI log files. */
 export function rfc3339Nano(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 23)}000000Z`;
@@ -60,8 +63,14 @@ export class ContainerLogFile implements LiveLog {
   write(stream: LogStream, chunk: string): void {
     const text = this.partial[stream] + chunk;
     const lines = text.split('\n');
-    this.partial[stream] = lines.pop() ?? '';
+    let rest = lines.pop() ?? '';
     for (const l of lines) this.append(stream, l.replace(/\r$/, ''));
+    // Output without newlines must not grow without bound: cut it like CRI's 16 KiB line limit.
+    while (rest.length > MAX_LINE) {
+      this.append(stream, rest.slice(0, MAX_LINE));
+      rest = rest.slice(MAX_LINE);
+    }
+    this.partial[stream] = rest;
   }
 
   /** Writes a whole line at once (the sim runtime's synthetic output). */

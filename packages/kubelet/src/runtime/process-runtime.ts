@@ -163,7 +163,15 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
     const logFile = c.logFile;
     child.stdout!.setEncoding('utf8').on('data', (d: string) => logFile.write('stdout', d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => logFile.write('stderr', d));
-    child.on('exit', () => killGroup(pid, 'SIGKILL'));
+    child.on('exit', () => {
+      killGroup(pid, 'SIGKILL');
+      // A descendant that left the group (setsid) could hold the pipes open forever; stop waiting
+      // for its output after a second so the container still reaches `exited`.
+      this.rt.setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, 1000);
+    });
     child.on('close', (code, signal) => this.finish(c, exitCodeOf(code, signal)));
     if (c.config.resources?.memoryLimitBytes !== undefined) this.ensureMemoryWatch();
     this.log.debug({ container: c.id.slice(0, 12), name: c.name, pid, argv }, 'container started');
@@ -257,8 +265,9 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
     const pid = child.pid!;
     c.execs.add(child);
     child.on('exit', () => killGroup(pid, 'SIGKILL'));
+    // 'exit', not 'close': the caller may await the code before (or without) reading the output.
     const exit = new Promise<{ exitCode: number }>((resolve) => {
-      child.on('close', (code, signal) => {
+      child.on('exit', (code, signal) => {
         c.execs.delete(child);
         resolve({ exitCode: exitCodeOf(code, signal) });
       });
