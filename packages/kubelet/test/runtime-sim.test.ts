@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualRuntime, SeededRandom, silentLogger } from '@kemu/runtime';
 import { ImagePullError, RuntimeUnavailableError } from '../src/runtime/errors.js';
+import { createContainerRuntime } from '../src/runtime/factory.js';
 import { SimRuntime, type SimRuntimeOptions, simBehaviour } from '../src/runtime/sim-runtime.js';
 import { podMeta, readAll, tempDir } from './runtime-helpers.js';
 
@@ -122,6 +123,22 @@ test('sim: 10,000 containers created and running on one timer', async (t) => {
   const running = await rt.listContainers({ state: 'running' });
   assert.equal(running.length, 10_000);
   assert.equal(clock.pendingTimers(), 0);
+});
+
+test('sim: a container removed while starting never runs; the factory builds either runtime', async (t) => {
+  const { clock, rt } = sim(t);
+  const sb = await rt.runPodSandbox({ metadata: podMeta('gone') });
+  const id = await rt.createContainer(sb, { metadata: { name: 'c' }, image: 'nginx' });
+  const starting = rt.startContainer(id);
+  await rt.removeContainer(id);
+  clock.advance(100);
+  await starting;
+  assert.equal(rt.pendingTransitions(), 0);
+  assert.deepEqual(await rt.listContainers(), []);
+  const made = createContainerRuntime({ kind: 'sim', runtime: clock, logger: silentLogger(), stateDir: tempDir(t) });
+  t.after(() => made.close());
+  assert.equal(made.kind, 'sim');
+  assert.equal(made.status().ready, true);
 });
 
 test('simBehaviour reads hints from the command line', () => {

@@ -1,5 +1,6 @@
 export * from './base.js';
 export * from './errors.js';
+export * from './factory.js';
 export * from './ip-pool.js';
 export * from './logs.js';
 export * from './mounts.js';

@@ -116,7 +116,8 @@ export class SimRuntime extends BaseContainerRuntime<SimContainer> {
       c.markExited = resolve;
     });
     await this.delay(this.startDelayMs);
-    if (c.state !== 'created' || this.down) return; // stopped or killed while starting
+    // Stopped, killed or removed while starting: nothing more to do.
+    if (c.state !== 'created' || this.down || this.containers.get(c.id) !== c) return;
     const argv = effectiveArgv(c.image, c.config.command, c.config.args);
     const b = simBehaviour(c.image.program, argv, c.config.resources?.memoryLimitBytes, this.oomAfterMs);
     c.state = 'running';
