@@ -387,3 +387,18 @@ test('without privileged-port permission a failing container says why; sandbox r
   assert.equal(fs.existsSync(logDir), false);
   await assert.rejects(rt.containerStatus(id), { code: 'CONTAINER_NOT_FOUND' });
 });
+
+test('busybox httpd -f -p serves files from its mapped document root', async (t) => {
+  const rt = processRuntime(t);
+  const www = tempDir(t, 'kemu-www-');
+  fs.writeFileSync(path.join(www, 'index.html'), 'from a volume\n');
+  const { sandboxId } = await runPod(rt, 'bbhttpd', {
+    metadata: { name: 'web' },
+    image: 'busybox',
+    command: ['httpd', '-f', '-p', '8088', '-h', '/www'],
+    mounts: [{ containerPath: '/www', hostPath: www, readOnly: true }],
+  });
+  const { ip } = await rt.podSandboxStatus(sandboxId);
+  const body = await waitFor(() => fetch(`http://${ip}:8088/`).then((r) => r.text()), { what: 'httpd' });
+  assert.equal(body, 'from a volume\n');
+});

@@ -7,9 +7,14 @@ import { containerPorts, flag, hostPathFor, listenError, onTerminate, podIP } fr
 const argv = process.argv.slice(2);
 const server = flag(argv, 'server') ?? 'nginx/1.27.3';
 const isApache = server.startsWith('Apache');
-const docroot = hostPathFor(isApache ? '/usr/local/apache2/htdocs' : '/usr/share/nginx/html');
+// busybox's `httpd -f -p 8080 -h /www` maps here too: -p picks the port, -h the document root.
+const home = flag(argv, 'h');
+const docroot = home
+  ? (hostPathFor(home) ?? home)
+  : hostPathFor(isApache ? '/usr/local/apache2/htdocs' : '/usr/share/nginx/html');
 const host = podIP();
-const ports = containerPorts();
+const portFlag = Number(flag(argv, 'p')?.split(':').pop());
+const ports = Number.isInteger(portFlag) && portFlag > 0 ? [portFlag] : containerPorts();
 if (ports.length === 0) ports.push(80);
 
 const WELCOME = isApache
