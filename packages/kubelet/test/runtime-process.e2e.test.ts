@@ -288,8 +288,17 @@ test('redis image answers RESP and keeps its data in the /data volume across res
   );
   await rt.stopContainer(first, 10);
   assert.equal((await rt.containerStatus(first)).exitCode, 0);
-  await start(1);
+  const second = await start(1);
   assert.equal(await waitFor(() => talk([['GET', 'greeting']])), '$11\r\nhello world\r\n');
+  // redis-cli inside the container, as `kubectl exec redis-0 -- redis-cli …` would run it.
+  const cli = await rt.exec(second, ['redis-cli', 'INCR', 'n']);
+  assert.equal(await readAll(cli.stdout), '2\n');
+  assert.equal((await cli.exit).exitCode, 0);
+  const piped = await rt.exec(second, ['redis-cli'], { stdin: true });
+  piped.stdin!.end('SET a 1\nKEYS *\n');
+  const lines = (await readAll(piped.stdout)).split('\n');
+  assert.equal(lines[0], 'OK');
+  assert.deepEqual(lines.slice(1, -1).sort(), ['a', 'greeting', 'n']);
 });
 
 test('runtime stop kills every container, refuses work with a typed error, and start restores it', async (t) => {

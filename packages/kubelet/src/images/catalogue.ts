@@ -139,6 +139,7 @@ const BINARIES: Record<string, VirtualBinary> = {
   'echo-server': { file: program('echo'), prefix: [] },
   'http-echo': { file: program('echo'), prefix: ['--default-port=5678'] },
   'redis-server': { file: program('redis'), prefix: [] },
+  'redis-cli': { file: program('redis-cli'), prefix: [] },
   memhog: { file: program('memhog'), prefix: [] },
   crasher: { file: program('crasher'), prefix: [] },
   pause: { file: program('pause'), prefix: [] },
