@@ -86,6 +86,13 @@ test('sim: servers run until stopped; grace, SIGKILL and OOM outcomes', async (t
 test('sim: pull errors, exec, runtime stop/start, sandbox IPs', async (t) => {
   const { rt } = sim(t, { startDelayMs: 0 });
   await assert.rejects(rt.pullImage('nope:1'), ImagePullError);
+  await rt.pullImage('nginx:1.25');
+  await rt.pullImage('docker.io/library/nginx:1.25');
+  assert.deepEqual(
+    (await rt.listImages()).map((i) => i.ref),
+    ['docker.io/library/nginx:1.25'],
+  );
+  assert.equal(rt.version().runtimeName, 'kemu-sim');
   const a = await rt.runPodSandbox({ metadata: podMeta('a') });
   const b = await rt.runPodSandbox({ metadata: podMeta('b') });
   assert.equal((await rt.podSandboxStatus(a)).ip, '127.1.0.1');

@@ -28,6 +28,7 @@ import type {
   RuntimeCondition,
   RuntimeKind,
   RuntimeStatus,
+  RuntimeVersion,
 } from './types.js';
 
 export interface RuntimeOptions {
@@ -98,6 +99,7 @@ export abstract class BaseContainerRuntime<C extends ContainerRecord> implements
   protected readonly ips: LoopbackIpPool;
   protected readonly sandboxes = new Map<string, SandboxRecord>();
   protected readonly containers = new Map<string, C>();
+  private readonly images = new Map<string, ImageInfo>();
   private readonly bootId: string;
   private seq = 0;
   /** null while available; otherwise why not. */
@@ -144,6 +146,10 @@ export abstract class BaseContainerRuntime<C extends ContainerRecord> implements
       conditions,
       ...this.extraStatus(),
     };
+  }
+
+  version(): RuntimeVersion {
+    return { runtimeName: `kemu-${this.kind}`, runtimeVersion: '0.1.0', runtimeApiVersion: 'v1' };
   }
 
   async stop(reason = 'RuntimeStopped'): Promise<void> {
@@ -259,7 +265,14 @@ export abstract class BaseContainerRuntime<C extends ContainerRecord> implements
   async pullImage(image: string): Promise<ImageInfo> {
     this.gate();
     const img = lookupImage(image);
-    return { image, ref: img.ref, program: img.program };
+    const info = { image, ref: img.ref, program: img.program };
+    this.images.set(img.ref, info);
+    return info;
+  }
+
+  async listImages(): Promise<ImageInfo[]> {
+    this.gate();
+    return [...this.images.values()];
   }
 
   // ---- containers ----

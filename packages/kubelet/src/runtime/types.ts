@@ -175,6 +175,12 @@ export interface ImageInfo {
 
 export type RuntimeKind = 'process' | 'sim';
 
+export interface RuntimeVersion {
+  runtimeName: string;
+  runtimeVersion: string;
+  runtimeApiVersion: string;
+}
+
 /**
  * The CRI-like surface the kubelet syncs pods through. Ids are opaque strings. Every method
  * rejects with `RuntimeUnavailableError` while the runtime is stopped.
@@ -182,6 +188,8 @@ export type RuntimeKind = 'process' | 'sim';
 export interface ContainerRuntime {
   readonly kind: RuntimeKind;
   status(): RuntimeStatus;
+  /** For the Node's `containerRuntimeVersion` (`kemu-process://0.1.0`). */
+  version(): RuntimeVersion;
 
   runPodSandbox(config: PodSandboxConfig): Promise<string>;
   /** Kills every container of the sandbox (no grace) and marks it notready. */
@@ -192,6 +200,8 @@ export interface ContainerRuntime {
   listPodSandboxes(filter?: PodSandboxFilter): Promise<PodSandboxStatus[]>;
 
   pullImage(image: string): Promise<ImageInfo>;
+  /** Images pulled so far (for the Node's `status.images`), by normalised reference. */
+  listImages(): Promise<ImageInfo[]>;
 
   createContainer(sandboxId: string, config: ContainerConfig): Promise<string>;
   startContainer(id: string): Promise<void>;
