@@ -156,3 +156,38 @@ test('log files: output without newlines is cut at the line limit', async (t) =>
   const lines = readLogFile(file).map((l) => l.text.length);
   assert.deepEqual(lines, [16 * 1024, 16 * 1024, 5]);
 });
+
+test('process runtime: NetworkReady follows the loopback-range probe', async (t) => {
+  const { ProcessRuntime } = await import('../src/runtime/process-runtime.js');
+  const { silentLogger, systemRuntime } = await import('@kemu/runtime');
+  const base = { runtime: systemRuntime, logger: silentLogger() };
+  const ok = new ProcessRuntime({ ...base, stateDir: tempDir(t) });
+  t.after(() => ok.close());
+  await ok.networkChecked;
+  assert.equal(ok.status().ready, true, 'Linux binds all of 127/8');
+  assert.deepEqual(
+    ok.status().conditions.map((c) => [c.type, c.status]),
+    [
+      ['RuntimeReady', true],
+      ['NetworkReady', true],
+    ],
+  );
+  const probed: string[] = [];
+  const mac = new ProcessRuntime({
+    ...base,
+    stateDir: tempDir(t),
+    podCidr: '127.5.0.0/16',
+    probeBind: async (ip) => {
+      probed.push(ip);
+      return 'EADDRNOTAVAIL';
+    },
+  });
+  t.after(() => mac.close());
+  await mac.networkChecked;
+  assert.deepEqual(probed, ['127.5.0.1']);
+  const st = mac.status();
+  assert.equal(st.ready, false);
+  assert.equal(st.reason, 'LoopbackRangeUnavailable');
+  assert.match(st.message, /cannot bind pod IP 127\.5\.0\.1 \(EADDRNOTAVAIL\).*ifconfig lo0 alias/);
+  assert.equal(st.conditions.find((c) => c.type === 'NetworkReady')?.status, false);
+});

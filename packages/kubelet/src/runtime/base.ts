@@ -134,18 +134,24 @@ export abstract class BaseContainerRuntime<C extends ContainerRecord> implements
 
   // ---- runtime ----
   status(): RuntimeStatus {
-    const ready = this.down === null;
+    const net = this.down ? { reason: 'NetworkPluginNotReady', message: '' } : this.networkProblem();
+    const ready = this.down === null && net === null;
     const conditions: RuntimeCondition[] = [
-      { type: 'RuntimeReady', status: ready, reason: this.down?.reason ?? '', message: this.down?.message ?? '' },
-      { type: 'NetworkReady', status: ready, reason: ready ? '' : 'NetworkPluginNotReady', message: '' },
+      {
+        type: 'RuntimeReady',
+        status: this.down === null,
+        reason: this.down?.reason ?? '',
+        message: this.down?.message ?? '',
+      },
+      { type: 'NetworkReady', status: net === null, reason: net?.reason ?? '', message: net?.message ?? '' },
     ];
-    return {
-      ready,
-      reason: this.down?.reason ?? '',
-      message: this.down?.message ?? '',
-      conditions,
-      ...this.extraStatus(),
-    };
+    const why = this.down ?? net;
+    return { ready, reason: why?.reason ?? '', message: why?.message ?? '', conditions, ...this.extraStatus() };
+  }
+
+  /** Why pods could not get a working network, or null (the process runtime probes its range). */
+  protected networkProblem(): { reason: string; message: string } | null {
+    return null;
   }
 
   version(): RuntimeVersion {

@@ -52,6 +52,11 @@ export class LoopbackIpPool {
     this.cursor = this.last;
   }
 
+  /** The first address of the range (what a probe binds to check the range is usable). */
+  firstAddress(): string {
+    return formatIPv4(this.first);
+  }
+
   allocate(): string {
     const span = this.last - this.first + 1;
     for (let i = 1; i <= span; i++) {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { TimerHandle } from '@kemu/runtime';
@@ -23,6 +24,8 @@ export interface ProcessRuntimeOptions extends RuntimeOptions {
   memoryPollMs?: number;
   /** Overrides detection (tests). */
   privilegedPorts?: PrivilegedPortPolicy;
+  /** Overrides the loopback-range bind probe (tests); resolves with an error code or null. */
+  probeBind?: (ip: string) => Promise<string | null>;
 }
 
 interface ProcessContainer extends ContainerRecord {
@@ -51,6 +54,16 @@ function registerForExit(rt: ProcessRuntime): void {
   });
 }
 
+/** Binds `ip` on an ephemeral port and lets go; resolves with the error code, or null on success. */
+function probeBind(ip: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    probe.listen(0, ip, () => probe.close(() => resolve(null)));
+    probe.unref();
+  });
+}
+
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
@@ -72,6 +85,31 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
     if (!this.ports.allowed) this.log.warn({ reason: this.ports.reason }, 'privileged ports unavailable');
     fs.mkdirSync(this.stateDir, { recursive: true });
     registerForExit(this);
+    this.probeLoopbackRange(opts.probeBind ?? probeBind);
+  }
+
+  private network: { reason: string; message: string } | null = null;
+  /** Settles once the loopback probe has answered (tests wait on it). */
+  networkChecked: Promise<void> = Promise.resolve();
+
+  /**
+   * Linux answers on all of 127/8; other systems (macOS) only on 127.0.0.1 unless aliases are
+   * added. Binding the range's first address once tells which, and NetworkReady says so.
+   */
+  private probeLoopbackRange(bind: (ip: string) => Promise<string | null>): void {
+    const ip = this.ips.firstAddress();
+    this.networkChecked = bind(ip).then((code) => {
+      if (code === null || code === 'EADDRINUSE') return; // bindable (maybe taken by another kubelet)
+      this.network = {
+        reason: 'LoopbackRangeUnavailable',
+        message: `cannot bind pod IP ${ip} (${code}); pod IPs need the loopback range ${this.ips.cidr} routed to lo (Linux does this; on macOS add aliases: sudo ifconfig lo0 alias ${ip})`,
+      };
+      this.log.error({ reason: this.network.reason }, this.network.message);
+    });
+  }
+
+  protected override networkProblem(): { reason: string; message: string } | null {
+    return this.network;
   }
 
   protected override extraStatus(): Pick<RuntimeStatus, 'privilegedPorts'> {
