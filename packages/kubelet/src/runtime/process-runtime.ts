@@ -249,12 +249,13 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
     const pid = c.pid;
     if (gracePeriodSeconds > 0) {
       killGroup(pid, 'SIGTERM');
-      let timer: TimerHandle | null = null;
+      let resolveGrace = (): void => {};
       const graceOver = new Promise<void>((resolve) => {
-        timer = this.rt.setTimeout(resolve, gracePeriodSeconds * 1000);
+        resolveGrace = resolve;
       });
+      const timer = this.rt.setTimeout(resolveGrace, gracePeriodSeconds * 1000);
       await Promise.race([c.exited, graceOver]);
-      (timer as TimerHandle | null)?.cancel();
+      timer.cancel();
     }
     if (c.state === 'running') killGroup(pid, 'SIGKILL');
     await c.exited;
