@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { isKemuError } from '@kemu/runtime';
 import { ContainerStartError, ImagePullError, RuntimeUnavailableError } from '../src/runtime/errors.js';
 import { groupAlive } from '../src/runtime/process-group.js';
@@ -350,13 +351,11 @@ test("node image runs node with args through its entrypoint; env and working dir
   assert.equal(await readAll(await rt.containerLogs(id)), 'noder prod app\n');
 });
 
-test('a host process that exits without close() takes its containers with it', async (t) => {
-  const { execFile } = await import('node:child_process');
+async function runHostFixture(t: TestContext, stateDir: string, how: 'exit' | 'kill'): Promise<number> {
   const fixture = new URL('./fixtures/runtime-exit-host.js', import.meta.url).pathname;
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, [fixture, tempDir(t)], { timeout: 20_000 }, (err, out) =>
-      err ? reject(err) : resolve(out),
-    );
+  const stdout = await new Promise<string>((resolve) => {
+    // A SIGKILLed fixture "fails"; its output is what matters.
+    execFile(process.execPath, [fixture, stateDir, how], { timeout: 20_000 }, (_err, out) => resolve(out));
   });
   const pid = Number(stdout.trim());
   assert.ok(pid > 0, `fixture printed a pid: ${stdout}`);
@@ -367,7 +366,21 @@ test('a host process that exits without close() takes its containers with it', a
       // already gone, as expected
     }
   });
+  return pid;
+}
+
+test('a host process that exits without close() takes its containers with it', async (t) => {
+  const pid = await runHostFixture(t, tempDir(t), 'exit');
   await waitFor(() => !groupAlive(pid), { what: `group ${pid} to be gone` });
+});
+
+test('containers left by a SIGKILLed host are reaped by the next runtime on the same state dir', async (t) => {
+  const stateDir = tempDir(t);
+  const pid = await runHostFixture(t, stateDir, 'kill');
+  assert.equal(groupAlive(pid), true, 'SIGKILL runs no hooks: the container outlives its host');
+  processRuntime(t, { stateDir });
+  await waitFor(() => !groupAlive(pid), { what: `leftover group ${pid} to be killed` });
+  assert.deepEqual(fs.readdirSync(path.join(stateDir, 'containers')), []);
 });
 
 test('without privileged-port permission a failing container says why; sandbox removal cleans up', async (t) => {

@@ -84,8 +84,38 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
     this.ports = opts.privilegedPorts ?? detectPrivilegedPortPolicy();
     if (!this.ports.allowed) this.log.warn({ reason: this.ports.reason }, 'privileged ports unavailable');
     fs.mkdirSync(this.stateDir, { recursive: true });
+    this.reapLeftovers();
     registerForExit(this);
     this.probeLoopbackRange(opts.probeBind ?? probeBind);
+  }
+
+  /**
+   * Containers are children of this process, so they cannot be adopted by the next one. A process
+   * that died without running its exit hook (SIGKILL) leaves them running, holding pod IPs and
+   * ports; a new runtime on the same state dir kills them. The pid file is trusted only if that
+   * process still carries the container's id in its environment (pids get reused).
+   */
+  private reapLeftovers(): void {
+    const root = path.join(this.stateDir, 'containers');
+    let ids: string[];
+    try {
+      ids = fs.readdirSync(root);
+    } catch {
+      return;
+    }
+    let reaped = 0;
+    for (const id of ids) {
+      const dir = path.join(root, id);
+      try {
+        const pid = Number(fs.readFileSync(path.join(dir, 'pid'), 'utf8'));
+        const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+        if (pid > 0 && environ.includes(`KEMU_CONTAINER_ID=${id}`) && killGroup(pid, 'SIGKILL')) reaped++;
+      } catch {
+        // no pid file, or the process is gone
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    if (reaped > 0) this.log.warn({ reaped }, 'killed containers left running by a previous runtime');
   }
 
   private network: { reason: string; message: string } | null = null;
@@ -155,6 +185,7 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
       KEMU_POD_NAMESPACE: s.config.metadata.namespace,
       KEMU_POD_UID: s.config.metadata.uid,
       KEMU_CONTAINER_NAME: c.name,
+      KEMU_CONTAINER_ID: c.id,
       KEMU_CONTAINER_PORTS: (c.config.ports ?? [])
         .filter((p) => (p.protocol ?? 'TCP') === 'TCP')
         .map((p) => p.containerPort)
@@ -196,6 +227,7 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
     const pid = child.pid!;
     c.child = child;
     c.pid = pid;
+    fs.writeFileSync(path.join(c.dir, 'pid'), String(pid));
     c.state = 'running';
     c.startedAt = this.rt.now();
     const logFile = c.logFile;
