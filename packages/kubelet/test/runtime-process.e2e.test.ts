@@ -381,6 +381,7 @@ test('containers left by a SIGKILLed host are reaped by the next runtime on the 
   processRuntime(t, { stateDir });
   await waitFor(() => !groupAlive(pid), { what: `leftover group ${pid} to be killed` });
   assert.deepEqual(fs.readdirSync(path.join(stateDir, 'containers')), []);
+  assert.equal(fs.existsSync(path.join(stateDir, 'pods')), false, 'stale pod logs removed');
 });
 
 test('without privileged-port permission a failing container says why; sandbox removal cleans up', async (t) => {

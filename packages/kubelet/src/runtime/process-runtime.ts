@@ -97,6 +97,8 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
    */
   private reapLeftovers(): void {
     const root = path.join(this.stateDir, 'containers');
+    // Logs of sandboxes this runtime will never know are unreachable: start from a clean slate.
+    fs.rmSync(path.join(this.stateDir, 'pods'), { recursive: true, force: true });
     let ids: string[];
     try {
       ids = fs.readdirSync(root);
