@@ -171,7 +171,7 @@ test('memory hog over its limit is OOMKilled with exit code 137', async (t) => {
   const s = await exited(rt, id, 30_000);
   assert.equal(s.reason, 'OOMKilled');
   assert.equal(s.exitCode, 137);
-  assert.equal(groupAlive(s.pid!), false);
+  await waitFor(() => !groupAlive(s.pid!), { what: 'the hog group to be gone' });
 });
 
 test('logs: tail, since, timestamps, limit, follow, and the previous instance', async (t) => {

@@ -16,7 +16,7 @@ import { ContainerStartError, ExecError } from './errors.js';
 import { ContainerLogFile, logStream, readLogFile } from './logs.js';
 import { hostWorkingDir, mountRewriter } from './mounts.js';
 import { detectPrivilegedPortPolicy, type PrivilegedPortPolicy } from './ports.js';
-import { exitCodeOf, killGroup, treeRssBytes } from './process-group.js';
+import { exitCodeOf, groupAlive, killGroup, treeRssBytes } from './process-group.js';
 import type { ExecOptions, ExecSession, LogOptions, RuntimeStatus } from './types.js';
 
 export interface ProcessRuntimeOptions extends RuntimeOptions {
@@ -293,6 +293,23 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
     }
     if (c.state === 'running') killGroup(pid, 'SIGKILL');
     await c.exited;
+    await this.groupGone(pid);
+  }
+
+  /**
+   * SIGKILL is delivered asynchronously: the main process can be reaped while a sibling in its group
+   * is still being torn down. Stops resolve only once the whole group is gone (or after 5 s, logged).
+   */
+  private async groupGone(pgid: number): Promise<void> {
+    const deadline = this.rt.monotonic() + 5000;
+    while (groupAlive(pgid)) {
+      if (this.rt.monotonic() > deadline) {
+        this.log.warn({ pgid }, 'process group still alive 5 s after SIGKILL');
+        return;
+      }
+      killGroup(pgid, 'SIGKILL');
+      await new Promise<void>((resolve) => this.rt.setTimeout(resolve, 10));
+    }
   }
 
   protected async removeContainerImpl(c: ProcessContainer): Promise<void> {
@@ -353,8 +370,9 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
     for (const c of this.containers.values()) {
       for (const e of c.execs) if (e.pid !== undefined) killGroup(e.pid, 'SIGKILL');
       if (c.state === 'running' && c.pid !== null) {
-        killGroup(c.pid, 'SIGKILL');
-        waits.push(c.exited);
+        const pid = c.pid;
+        killGroup(pid, 'SIGKILL');
+        waits.push(c.exited.then(() => this.groupGone(pid)));
       }
     }
     await Promise.all(waits);
