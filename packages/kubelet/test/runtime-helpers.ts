@@ -32,12 +32,22 @@ export function tempDir(t: TestContext, prefix = 'kemu-rt-'): string {
   return dir;
 }
 
+let rangeSeq = 0;
+/**
+ * A pod range of its own for every runtime a test makes (a /24 keyed by this process's pid), so
+ * test processes running at the same time never bind the same pod IP and port.
+ */
+export function uniquePodCidr(): string {
+  return `127.${20 + (process.pid % 200)}.${++rangeSeq % 256}.0/24`;
+}
+
 /** A process runtime whose children are all killed when the test ends, pass or fail. */
 export function processRuntime(t: TestContext, opts: Partial<ProcessRuntimeOptions> = {}): ProcessRuntime {
   const rt = new ProcessRuntime({
     runtime: systemRuntime,
     logger: silentLogger(),
     stateDir: tempDir(t),
+    podCidr: uniquePodCidr(),
     ...opts,
   });
   t.after(() => rt.close());
