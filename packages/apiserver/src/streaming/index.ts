@@ -1,0 +1,29 @@
+export {
+  CHANNEL_CLOSE,
+  CHANNEL_ERROR,
+  CHANNEL_PROTOCOL_V4,
+  CHANNEL_PROTOCOL_V5,
+  CHANNEL_RESIZE,
+  CHANNEL_STDERR,
+  CHANNEL_STDIN,
+  CHANNEL_STDOUT,
+  type ExecStatus,
+  encodeChannelFrame,
+  failureStatus,
+  nonZeroExitStatus,
+  parseResize,
+  SUPPORTED_CHANNEL_PROTOCOLS,
+  successStatus,
+  type TerminalSize,
+} from './channel.js';
+export { ExecStartError, PortForwardError, SpdyProtocolError, StreamRequestError } from './errors.js';
+export type { ExecBackend, ExecExit, ExecSession, ExecStartOptions } from './exec-backend.js';
+export { parseExecRequest, parsePodSubresourcePath } from './exec-options.js';
+export {
+  acceptAttachWebSocket,
+  acceptExecWebSocket,
+  type ExecOutcome,
+  type StreamUpgradeOptions,
+} from './exec-websocket.js';
+export { ChildProcessExecBackend, type ChildProcessExecBackendOptions } from './process-backend.js';
+export { offeredProtocols, rejectUpgrade } from './upgrade.js';
