@@ -25,5 +25,17 @@ export {
   type ExecOutcome,
   type StreamUpgradeOptions,
 } from './exec-websocket.js';
+export {
+  acceptPortForwardWebSocket,
+  PORTFORWARD_SPDY_WEBSOCKET_PROTOCOL,
+  type PortForwardBackend,
+  type PortForwardOptions,
+  type PortForwardOutcome,
+  type PortForwardTarget,
+} from './portforward-websocket.js';
 export { ChildProcessExecBackend, type ChildProcessExecBackendOptions } from './process-backend.js';
+export { SPDY3_DICTIONARY } from './spdy/dictionary.js';
+export * as spdyFrames from './spdy/frames.js';
+export { HeaderCodec } from './spdy/header-compression.js';
+export { DEFAULT_WINDOW, SpdySession, type SpdySessionOptions, SpdyStream } from './spdy/session.js';
 export { offeredProtocols, rejectUpgrade } from './upgrade.js';
