@@ -241,6 +241,10 @@ describe('port-forward over a real WebSocket', () => {
       outcome = acceptPortForwardWebSocket(req, socket, head, {
         connect: (p) => {
           if (p === 9) throw new Error('no such port in pod');
+          if (p === 82) {
+            // A slow backend: the client's request bytes arrive before the target socket exists.
+            return new Promise((resolve) => setTimeout(() => resolve(net.connect(targetPort, '127.0.0.1')), 50));
+          }
           return net.connect(p === 80 ? targetPort : 1, '127.0.0.1');
         },
       });
@@ -295,6 +299,16 @@ describe('port-forward over a real WebSocket', () => {
     assert.equal(client.dataFor(err).length, 0, 'clean connection: empty error stream');
     ws.close();
     assert.deepEqual(await outcome, { kind: 'closed', connections: 3, failedConnections: 2 });
+  });
+
+  test('bytes sent before a slow backend connects are delivered', async () => {
+    const { ws, client } = await connect();
+    const err = await client.open({ streamtype: 'error', port: '82', requestid: '0' }, true);
+    const data = await client.open({ streamtype: 'data', port: '82', requestid: '0' });
+    client.send(encodeDataFrame(data, Buffer.from('GET /slow HTTP/1.0\r\n\r\n'), true));
+    await client.waitFor(() => client.finished(data) && client.finished(err), 'response');
+    assert.match(client.dataFor(data).toString(), /pod says \/slow$/);
+    ws.close();
   });
 
   test('bad stream headers are reset without ending the session', async () => {
