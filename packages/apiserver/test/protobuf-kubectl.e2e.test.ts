@@ -201,6 +201,19 @@ describe('protobuf bodies from real kubectl create', () => {
       args: ['create', 'priorityclass', 'high', '--value=1000', '--description=important', '--preemption-policy=Never'],
       path: '/apis/scheduling.k8s.io/v1/priorityclasses',
     },
+    {
+      name: 'ingress',
+      args: [
+        'create',
+        'ingress',
+        'web',
+        '--class=nginx',
+        '--rule=foo.example.com/bar*=svc1:8080,tls=my-cert',
+        '--rule=/=svc2:http',
+        '--default-backend=defsvc:80',
+      ],
+      path: '/apis/networking.k8s.io/v1/namespaces/default/ingresses',
+    },
   ];
 
   for (const c of cases) {
