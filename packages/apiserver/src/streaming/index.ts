@@ -16,6 +16,7 @@ export {
   successStatus,
   type TerminalSize,
 } from './channel.js';
+export { acceptPodStreamUpgrade, type PodStreamBackends } from './dispatch.js';
 export { ExecStartError, PortForwardError, SpdyProtocolError, StreamRequestError } from './errors.js';
 export type { ExecBackend, ExecExit, ExecSession, ExecStartOptions } from './exec-backend.js';
 export { parseExecRequest, parsePodSubresourcePath } from './exec-options.js';
