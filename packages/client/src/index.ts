@@ -2,5 +2,8 @@ export * from './errors.js';
 export * from './fake-api.js';
 export * from './informer.js';
 export * from './interfaces.js';
+export * from './metrics.js';
+export * from './rate-limiter.js';
 export * from './store.js';
 export * from './watch-channel.js';
+export * from './workqueue.js';
