@@ -1,3 +1,4 @@
+export * from './controller.js';
 export * from './errors.js';
 export * from './fake-api.js';
 export * from './informer.js';
