@@ -1,5 +1,6 @@
 export * from './controller.js';
 export * from './errors.js';
+export * from './events.js';
 export * from './fake-api.js';
 export * from './informer.js';
 export * from './interfaces.js';
@@ -8,4 +9,5 @@ export * from './metrics.js';
 export * from './rate-limiter.js';
 export * from './store.js';
 export * from './watch-channel.js';
+export * from './wire-client.js';
 export * from './workqueue.js';
