@@ -9,7 +9,11 @@ import { objectKey } from './interfaces.js';
 import type { RateLimitingQueue } from './workqueue.js';
 
 // biome-ignore lint/suspicious/noConfusingVoidType: reconcile may return nothing (the common case).
-export type ReconcileResult = void | { requeueAfterMs?: number };
+export type ReconcileResult = void | {
+  requeueAfterMs?: number;
+  /** Alias of requeueAfterMs (milliseconds), for code written after controller-runtime's RequeueAfter. */
+  requeueAfter?: number;
+};
 
 export interface ControllerOptions {
   name: string;
@@ -46,7 +50,7 @@ export function runController(opts: ControllerOptions): RunningController {
     try {
       const result = await opts.reconcile(key);
       queue.forget(key);
-      const after = result?.requeueAfterMs;
+      const after = result?.requeueAfterMs ?? result?.requeueAfter;
       if (after !== undefined && after >= 0) {
         stats.requeues++;
         queue.addAfter(key, after);

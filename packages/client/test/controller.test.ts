@@ -138,7 +138,8 @@ describe('runController', () => {
       reconcile: async (key) => {
         seen.push([key, rt.now()]);
         if (key === 'bad') throw new Error('always');
-        return seen.filter(([k]) => k === key).length < 3 ? { requeueAfterMs: 1000 } : undefined;
+        const n = seen.filter(([k]) => k === key).length;
+        return n === 1 ? { requeueAfterMs: 1000 } : n === 2 ? { requeueAfter: 1000 } : undefined;
       },
     });
     queue.add('good');
