@@ -1,7 +1,7 @@
 // Reflector + SharedIndexInformer (client-go tools/cache): list, then watch from the list's
 // resourceVersion, keep an indexed cache, and tell handlers what changed. Objects that vanished
 // while the watch was down reach onDelete as a DeletedFinalStateUnknown tombstone after the relist.
-import type { KubeObject } from '@kemu/api';
+import { type KubeObject, parseLabelSelector, type Selector } from '@kemu/api';
 import { type Logger, type Random, type Runtime, silentLogger, type TimerHandle } from '@kemu/runtime';
 import { Backoff } from '@kemu/wire';
 import { ClientConfigError, isResourceExpired } from './errors.js';
@@ -113,6 +113,19 @@ export class SharedIndexInformer<T extends KubeObject = KubeObject> {
 
   addIndexers(indexers: Record<string, IndexFunc<T>>): void {
     this.store.addIndexers(indexers);
+  }
+
+  /** Cached objects, optionally of one namespace and matching a label selector (a lister). */
+  list(opts: { namespace?: string; labelSelector?: string | Selector } = {}): T[] {
+    const objs = opts.namespace === undefined ? this.store.list() : this.store.byIndex(NAMESPACE_INDEX, opts.namespace);
+    if (opts.labelSelector === undefined) return objs;
+    const sel = typeof opts.labelSelector === 'string' ? parseLabelSelector(opts.labelSelector) : opts.labelSelector;
+    return sel.empty ? objs : objs.filter((o) => sel.matches(o.metadata.labels));
+  }
+
+  /** One cached object by namespace (undefined for cluster-scoped) and name. */
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.store.get(namespace, name);
   }
 
   /** Starts the list/watch loop; returns at once. */

@@ -191,6 +191,38 @@ describe('SharedIndexInformer', () => {
     await informer.stop();
   });
 
+  it('pages the list, filters by selector, and drops objects that leave the selection', async () => {
+    const rt = new ManualRuntime(0);
+    const api = new FakeApi({ clock: rt });
+    const pods = api.resource<Pod>('pods', { namespace: 'default' });
+    for (const n of ['a', 'b', 'c', 'd', 'e']) await pods.create(pod(n));
+    await pods.create({ ...pod('x'), metadata: { name: 'x', labels: { app: 'db' } } });
+    const informer = new SharedIndexInformer<Pod>({
+      listWatcher: api.resource<Pod>('pods'),
+      runtime: rt,
+      random: new SeededRandom(1),
+      selector: { labelSelector: 'app=web' },
+      pageSize: 2,
+    });
+    informer.start();
+    await waitForCacheSync([informer], { runtime: rt });
+    assert.equal(api.calls.filter((c) => c.verb === 'list').length, 3);
+    assert.deepEqual(
+      informer
+        .list()
+        .map((p) => p.metadata.name)
+        .sort(),
+      ['a', 'b', 'c', 'd', 'e'],
+    );
+    const c = await pods.get('c');
+    await pods.update({ ...c, metadata: { ...c.metadata, labels: { app: 'db' } } });
+    await flush();
+    assert.equal(informer.get('default', 'c'), undefined);
+    assert.equal(informer.list({ namespace: 'default', labelSelector: 'app in (web)' }).length, 4);
+    assert.equal(informer.list({ namespace: 'other' }).length, 0);
+    await informer.stop();
+  });
+
   it('waitForCacheSync gives up on its deadline while the API refuses lists', async () => {
     const { rt, api, informer } = setup();
     api.intercept(() => {
