@@ -5,6 +5,7 @@ import { SeededRandom, silentLogger, systemRuntime } from '@kemu/runtime';
 import { WireClient, WireServer } from '@kemu/wire';
 import {
   ApiError,
+  DeletedFinalStateUnknown,
   FakeApi,
   isAlreadyExists,
   isConflict,
@@ -127,6 +128,55 @@ describe('WireResourceClient over a real WireServer', () => {
       .create({ metadata: { name: 'q' }, spec: { containers: [] } });
     await waitFor(() => informer.store.get('ns2', 'q') !== undefined, { what: 'pod in cache' });
     await informer.stop();
+  });
+
+  it('an informer recovers when the apiserver goes away and comes back (relist, tombstones)', async () => {
+    const store = new FakeApi();
+    const first = new WireServer({ identity: 'kube-apiserver/b', log });
+    serveFakeApi(first, store);
+    const { port } = await first.listen(0);
+    const c = new WireClient({
+      identity: 'kube-controller-manager/t',
+      log,
+      url: first.url,
+      reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
+    });
+    await c.start().whenConnected(5000);
+    const cms = store.resource<ConfigMap>('configmaps', { namespace: 'd' });
+    await cms.create({ metadata: { name: 'keep' } });
+    await cms.create({ metadata: { name: 'gone' } });
+    const informer = new SharedIndexInformer<ConfigMap>({
+      listWatcher: new WireApiClient({ wire: c, timeoutMs: 2000 }).resource<ConfigMap>('configmaps'),
+      runtime: systemRuntime,
+      random: new SeededRandom(2),
+      backoff: { initialDelayMs: 20, maxDelayMs: 200 },
+    });
+    const tombstones: string[] = [];
+    informer.addEventHandler({
+      onDelete: (o) => void (o instanceof DeletedFinalStateUnknown && tombstones.push(o.key)),
+    });
+    informer.start();
+    assert.equal(await waitForCacheSync([informer], { runtime: systemRuntime, timeoutMs: 5000 }), true);
+
+    await first.close();
+    await cms.delete('gone');
+    await cms.create({ metadata: { name: 'new' } });
+    store.compact();
+    const second = new WireServer({ identity: 'kube-apiserver/b', log });
+    serveFakeApi(second, store);
+    await second.listen(port);
+    try {
+      await waitFor(() => informer.get('d', 'new') !== undefined && informer.get('d', 'gone') === undefined, {
+        timeoutMs: 10_000,
+        what: 'informer to catch up after the apiserver returned',
+      });
+      assert.deepEqual(tombstones, ['d/gone']);
+      assert.ok(informer.stats.errors >= 1);
+    } finally {
+      await informer.stop();
+      await c.close();
+      await second.close();
+    }
   });
 
   it('a lost connection surfaces as ServiceUnavailable', async () => {
