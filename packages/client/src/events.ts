@@ -1,6 +1,8 @@
 // Recording core/v1 Events like client-go's record.EventRecorder + EventCorrelator: the same
 // (object, type, reason, message, component) repeated within the cache's life becomes one Event
-// whose `count` and `lastTimestamp` grow, instead of a new object per occurrence.
+// whose `count` and `lastTimestamp` grow, instead of a new object per occurrence; and once one
+// object has had 10 different messages for the same reason within 10 minutes, further ones are
+// folded into a single "(combined from similar events): ..." Event (client-go's EventAggregator).
 import { type Event, formatTime, type KubeObject, type ObjectReference } from '@kemu/api';
 import { type Logger, type Runtime, silentLogger } from '@kemu/runtime';
 import { isNotFound } from './errors.js';
@@ -21,7 +23,18 @@ export interface EventRecorderOptions {
   log?: Logger;
   /** Distinct events remembered for aggregation (default 4096, least recently used evicted). */
   cacheSize?: number;
+  /** Distinct messages per (object, type, reason) before they are combined (default 10). */
+  maxSimilarEvents?: number;
+  /** Window for counting similar messages (default 600 s). */
+  similarWindowMs?: number;
 }
+
+interface Similar {
+  messages: Set<string>;
+  lastMs: number;
+}
+
+export const COMBINED_EVENT_PREFIX = '(combined from similar events): ';
 
 interface Aggregate {
   name: string;
@@ -33,6 +46,7 @@ export class EventRecorder {
   private readonly cache = new Map<string, Aggregate>();
   /** Writes for one aggregation key run one after another so a burst makes one Event, not several. */
   private readonly chains = new Map<string, Promise<void>>();
+  private readonly similar = new Map<string, Similar>();
   private readonly log: Logger;
   private seq = 0;
 
@@ -46,7 +60,7 @@ export class EventRecorder {
    */
   event(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
     const ref = referenceTo(obj);
-    const key = JSON.stringify([
+    const similarKey = JSON.stringify([
       ref.apiVersion,
       ref.kind,
       ref.namespace,
@@ -54,13 +68,18 @@ export class EventRecorder {
       ref.uid,
       type,
       reason,
-      message,
       this.opts.component,
       this.opts.host,
     ]);
+    let key = JSON.stringify([similarKey, message]);
+    let text = message;
+    if (this.isAggregated(similarKey, key)) {
+      key = similarKey;
+      text = `${COMBINED_EVENT_PREFIX}${message}`;
+    }
     const prev = this.chains.get(key) ?? Promise.resolve();
     const next = prev
-      .then(() => this.write(key, ref, type, reason, message))
+      .then(() => this.write(key, ref, type, reason, text))
       .catch((err: unknown) => {
         this.log.warn({ err, reason }, 'could not record event');
       });
@@ -69,6 +88,26 @@ export class EventRecorder {
       if (this.chains.get(key) === next) this.chains.delete(key);
     });
     return next;
+  }
+
+  /** Counts distinct messages for (object, type, reason); true once there are too many to keep apart. */
+  private isAggregated(similarKey: string, key: string): boolean {
+    const now = this.opts.runtime.now();
+    let rec = this.similar.get(similarKey);
+    if (!rec || now - rec.lastMs > (this.opts.similarWindowMs ?? 600_000)) {
+      rec = { messages: new Set(), lastMs: now };
+      this.similar.set(similarKey, rec);
+    }
+    rec.lastMs = now;
+    rec.messages.add(key);
+    this.similar.delete(similarKey);
+    this.similar.set(similarKey, rec);
+    while (this.similar.size > (this.opts.cacheSize ?? 4096)) {
+      const oldest = this.similar.keys().next().value;
+      if (oldest === undefined) break;
+      this.similar.delete(oldest);
+    }
+    return rec.messages.size >= (this.opts.maxSimilarEvents ?? 10);
   }
 
   private async write(
@@ -87,7 +126,7 @@ export class EventRecorder {
         await this.opts.events.patch(
           seen.name,
           'merge',
-          { count: seen.count + 1, lastTimestamp: formatTime(now) },
+          { count: seen.count + 1, lastTimestamp: formatTime(now), message },
           { namespace: seen.namespace },
         );
         seen.count++;

@@ -46,6 +46,30 @@ describe('EventRecorder', () => {
     });
   });
 
+  it('combines the 10th and later different messages for one reason into one Event', async () => {
+    const rt = new ManualRuntime(0);
+    const api = new FakeApi({ clock: rt });
+    const pod = await api
+      .resource<Pod>('pods', { namespace: 'default' })
+      .create({ metadata: { name: 'p' }, spec: { containers: [] } });
+    const rec = new EventRecorder({ events: api.resource<Event>('events'), component: 'kubelet', runtime: rt });
+    for (let i = 1; i <= 12; i++)
+      await rec.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container c${i}`);
+    const events = api.objects<Event>('events');
+    assert.equal(events.length, 10);
+    const combined = events.filter((e) => e.message?.startsWith('(combined from similar events): '));
+    assert.equal(combined.length, 1);
+    assert.equal(combined[0]?.count, 3);
+    assert.equal(combined[0]?.message, '(combined from similar events): Back-off restarting failed container c12');
+    // After the window, messages are counted afresh.
+    rt.advance(601_000);
+    await rec.event(pod, 'Warning', 'BackOff', 'Back-off restarting failed container c1');
+    assert.equal(
+      api.objects<Event>('events').find((e) => e.message === 'Back-off restarting failed container c1')?.count,
+      2,
+    );
+  });
+
   it('cluster-scoped objects get events in default; a deleted Event is recreated; API errors never throw', async () => {
     const rt = new ManualRuntime(0);
     const api = new FakeApi({ clock: rt });
