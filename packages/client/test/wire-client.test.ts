@@ -104,6 +104,16 @@ describe('WireResourceClient over a real WireServer', () => {
     const events: string[] = [];
     for await (const ev of old) events.push(`${ev.type}${ev.type === 'ERROR' ? ev.object.code : ''}`);
     assert.deepEqual(events, ['ERROR410']);
+    // A normal close on the server ends the iteration without an error.
+    const closing = cms.watch({ resourceVersion: String(api.resourceVersion) });
+    const closed = (async () => {
+      const got: string[] = [];
+      for await (const ev of closing) got.push(ev.type);
+      return got;
+    })();
+    await waitFor(() => api.watchCount === 1, { what: 'watch registered' });
+    api.closeWatches();
+    assert.deepEqual(await closed, []);
     // Cancelling a watch releases it on the server.
     const idle = cms.watch({ resourceVersion: String(api.resourceVersion) });
     const it = idle[Symbol.asyncIterator]();
