@@ -3,6 +3,7 @@
 // history a watcher needs is gone, Conflict on a stale resourceVersion, finalizers, the status
 // subresource and pods/binding. Test hooks drop, expire or break watches and intercept calls.
 import {
+  admitPod,
   alreadyExistsStatus,
   apiVersionOf,
   applyJsonPatch,
@@ -12,15 +13,21 @@ import {
   badRequestStatus,
   compileFieldSelector,
   conflictStatus,
+  defaultObject,
   findResource,
   formatTime,
+  invalidStatusFor,
   type KubeObject,
   notFoundStatus,
   type PatchType,
+  type Pod,
   parseLabelSelector,
+  prepareForCreate,
   qualifiedResource,
   type ResourceDef,
   tooOldResourceVersionStatus,
+  validateObject,
+  validateObjectUpdate,
 } from '@kemu/api';
 import { type Clock, systemRuntime } from '@kemu/runtime';
 import { ApiError, failureStatus } from './errors.js';
@@ -56,6 +63,12 @@ export interface FakeApiOptions {
   clock?: Clock;
   /** Change events kept for watch replay; older ones are compacted (watching from before → 410). */
   historyLimit?: number;
+  /**
+   * Default, admit (pods), prepare and validate objects like the apiserver (with @kemu/api's
+   * functions), so controllers see defaulted objects and 422 Invalid for bad ones. Off by default:
+   * many unit tests write partial objects on purpose.
+   */
+  defaultAndValidate?: boolean;
 }
 
 interface HistoryEntry {
@@ -78,6 +91,7 @@ const clone = <T>(v: T): T => structuredClone(v);
 export class FakeApi implements ApiClient {
   private readonly clock: Clock;
   private readonly historyLimit: number;
+  private readonly machinery: boolean;
   private readonly stores = new Map<string, Map<string, KubeObject>>();
   private history: HistoryEntry[] = [];
   private compactedRv = 0;
@@ -92,6 +106,40 @@ export class FakeApi implements ApiClient {
   constructor(opts: FakeApiOptions = {}) {
     this.clock = opts.clock ?? systemRuntime;
     this.historyLimit = opts.historyLimit ?? 1000;
+    this.machinery = opts.defaultAndValidate ?? false;
+  }
+
+  /** The apiserver's create path (defaults, pod admission, strategy, validation) when enabled. */
+  private admitCreate(obj: KubeObject): KubeObject {
+    if (!this.machinery) return obj;
+    return this.guard(() => {
+      let o = defaultObject(obj);
+      if (o.kind === 'Pod' && o.apiVersion === 'v1') o = admitPod(o as Pod);
+      o = prepareForCreate(o);
+      const invalid = invalidStatusFor(o, validateObject(o));
+      if (invalid) throw new ApiError(invalid);
+      return o;
+    });
+  }
+
+  private admitUpdate(obj: KubeObject, old: KubeObject): KubeObject {
+    if (!this.machinery) return obj;
+    return this.guard(() => {
+      const o = defaultObject(obj);
+      const invalid = invalidStatusFor(o, validateObjectUpdate(o, old));
+      if (invalid) throw new ApiError(invalid);
+      return o;
+    });
+  }
+
+  /** Malformed objects (wrong JSON types) are a 400, as on the apiserver. */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      throw new ApiError(badRequestStatus(err instanceof Error ? err.message : String(err)));
+    }
   }
 
   resource<T extends KubeObject = KubeObject>(resource: string, opts: { namespace?: string } = {}): ResourceClient<T> {
@@ -310,14 +358,16 @@ export class FakeApi implements ApiClient {
     if (store.has(key)) throw new ApiError(alreadyExistsStatus(def, meta.name));
     if (meta.resourceVersion)
       throw new ApiError(badRequestStatus('resourceVersion should not be set on objects to be created'));
-    meta.uid = `uid-${++this.uidSeq}`;
-    meta.creationTimestamp = formatTime(this.clock.now());
-    meta.generation = 1;
-    delete meta.deletionTimestamp;
-    meta.resourceVersion = String(++this.rv);
-    store.set(key, obj);
-    this.record(def, 'ADDED', obj, undefined);
-    return clone(obj);
+    const stored = this.admitCreate(obj);
+    const m = stored.metadata;
+    m.uid = `uid-${++this.uidSeq}`;
+    m.creationTimestamp = formatTime(this.clock.now());
+    m.generation = 1;
+    delete m.deletionTimestamp;
+    m.resourceVersion = String(++this.rv);
+    store.set(key, stored);
+    this.record(def, 'ADDED', stored, undefined);
+    return clone(stored);
   }
 
   /** @internal The shared write path of update, updateStatus, patch and bind. */
@@ -356,6 +406,7 @@ export class FakeApi implements ApiClient {
         if (oldStatus === undefined) delete (obj as { status?: unknown }).status;
         else (obj as { status?: unknown }).status = clone(oldStatus);
       }
+      obj = this.admitUpdate(obj, old);
       if (specOf(obj) !== specOf(old)) obj.metadata.generation = (old.metadata.generation ?? 0) + 1;
     }
     if (

@@ -144,3 +144,30 @@ describe('FakeApi', () => {
     assert.equal(new ApiError(failureStatus(503, 'ServiceUnavailable', 'x')).code, 'API_SERVICE_UNAVAILABLE');
   });
 });
+
+describe('FakeApi with defaultAndValidate', () => {
+  it('defaults, admits and validates like the apiserver', async () => {
+    const api = new FakeApi({ clock: new ManualRuntime(0), defaultAndValidate: true });
+    const deps = api.resource<Deployment>('deployments.apps', { namespace: 'default' });
+    const tpl = { metadata: { labels: { app: 'w' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+    const d = await deps.create({
+      metadata: { name: 'web' },
+      spec: { selector: { matchLabels: { app: 'w' } }, template: tpl },
+    });
+    assert.equal(d.spec?.replicas, 1);
+    assert.equal(d.spec?.strategy?.type, 'RollingUpdate');
+    await assert.rejects(
+      deps.update({ ...d, spec: { ...d.spec, replicas: -1, selector: { matchLabels: { app: 'w' } }, template: tpl } }),
+      (e: unknown) => isInvalid(e) && /spec\.replicas: Invalid value: -1/.test((e as ApiError).message),
+    );
+    const pod = await api
+      .resource<Pod>('pods', { namespace: 'default' })
+      .create({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
+    assert.equal(pod.spec.serviceAccountName, 'default');
+    assert.equal(pod.status?.phase, 'Pending');
+    await assert.rejects(
+      api.resource<ConfigMap>('configmaps', { namespace: 'default' }).create({ metadata: { name: 'Bad_Name' } }),
+      isInvalid,
+    );
+  });
+});
