@@ -72,7 +72,7 @@ export class SharedIndexInformer<T extends KubeObject = KubeObject> {
   private rvUnavailable = false;
   private loop: Promise<void> | undefined;
   /** Counters for tests and metrics. */
-  readonly stats = { lists: 0, watches: 0, relistsAfterExpired: 0, errors: 0 };
+  readonly stats = { lists: 0, watches: 0, relistsAfterExpired: 0, errors: 0, events: 0 };
 
   constructor(opts: InformerOptions<T>) {
     this.lw = opts.listWatcher;
@@ -170,11 +170,15 @@ export class SharedIndexInformer<T extends KubeObject = KubeObject> {
     const items = await this.listAll();
     if (!this.running) return;
     this.replace(items.items, items.resourceVersion);
+    const eventsAtList = this.stats.events;
     while (this.running) {
       const outcome = await this.watchOnce();
       if (outcome === 'expired') {
         this.stats.relistsAfterExpired++;
         this.log.info({ rv: this.lastRv }, 'watch expired (410); relisting');
+        // Expired straight after a list: do not spin list → 410 → list against a server that keeps
+        // compacting past us; back off first.
+        if (this.stats.events === eventsAtList) await this.sleep(this.backoff.next());
         return;
       }
       if (outcome === 'idle-close') await this.sleep(this.backoff.next());
@@ -229,6 +233,7 @@ export class SharedIndexInformer<T extends KubeObject = KubeObject> {
         }
         this.apply(ev);
         events++;
+        this.stats.events++;
         this.backoff.reset();
       }
     } finally {

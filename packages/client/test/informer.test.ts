@@ -223,6 +223,23 @@ describe('SharedIndexInformer', () => {
     await informer.stop();
   });
 
+  it('backs off when every watch expires straight after its list', { timeout: 10_000 }, async () => {
+    const { rt, api, pods, informer } = setup();
+    await pods.create(pod('a'));
+    // The server compacts past every watcher the moment it asks: list, 410, list, 410, ...
+    // (Each call yields to the event loop, so a missing backoff shows up as a high count, not a hang.)
+    api.intercept(async (c) => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (c.verb === 'watch') api.compact(api.resourceVersion + 1);
+    });
+    informer.start();
+    await advance(rt, 1000, 10);
+    assert.ok(informer.stats.relistsAfterExpired >= 5, JSON.stringify(informer.stats));
+    assert.ok(informer.stats.lists <= 30, `relisted ${informer.stats.lists} times in 1 s`);
+    assert.equal(informer.hasSynced(), true);
+    await informer.stop();
+  });
+
   it('waitForCacheSync gives up on its deadline while the API refuses lists', async () => {
     const { rt, api, informer } = setup();
     api.intercept(() => {
