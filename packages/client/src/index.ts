@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './events.js';
 export * from './fake-api.js';
 export * from './informer.js';
+export * from './informer-factory.js';
 export * from './interfaces.js';
 export * from './leader-election.js';
 export * from './metrics.js';

@@ -98,6 +98,10 @@ export class SharedIndexInformer<T extends KubeObject = KubeObject> {
     return this.synced;
   }
 
+  get hasStarted(): boolean {
+    return this.phase !== 'idle';
+  }
+
   /** Resolves after the first complete list has been applied. */
   whenSynced(): Promise<void> {
     if (this.synced) return Promise.resolve();
