@@ -1,8 +1,9 @@
 // Leader election on a coordination.k8s.io/v1 Lease, after client-go's tools/leaderelection.
 //
 // Safety argument (why two candidates never lead at once, given one clock rate for all):
-//  - a candidate takes the lease only after it has seen the same lease record, unchanged, for a
-//    full leaseDuration measured on its own clock from when it first saw it, and its write is a
+//  - a candidate takes the lease only after it has seen the same lease record, unchanged, for the
+//    record's leaseDurationSeconds (the holder's leaseDuration rounded up to whole seconds)
+//    measured on its own clock from when it first saw it, and its write is a
 //    compare-and-swap on that record's resourceVersion, so no renewal happened in between;
 //  - a leader counts itself leader only until (start of its last successful renew attempt +
 //    renewDeadline), and renewDeadline < leaseDuration; its last renewal was written after that
@@ -209,7 +210,8 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { leases, namespace, name, runtime } = this.cfg;
     const nowText = formatMicroTime(runtime.now());
-    const leaseDurationSeconds = Math.max(1, Math.round(this.cfg.leaseDurationMs / 1000));
+    // Rounded up: others wait this long (see below), and it must stay above our renewDeadline.
+    const leaseDurationSeconds = Math.max(1, Math.ceil(this.cfg.leaseDurationMs / 1000));
     let current: Lease;
     try {
       current = await leases.get(name, { namespace });
@@ -242,7 +244,13 @@ export class LeaderElector {
     const spec = current.spec ?? {};
     const holder = spec.holderIdentity ?? '';
     const mono = runtime.monotonic();
-    if (holder !== '' && holder !== this.identity && this.observedTime + this.cfg.leaseDurationMs > mono) {
+    // Like client-go, trust the duration the holder promised in the record (it knows its own renew
+    // deadline); our own setting only when the record has none.
+    const holderDurationMs =
+      spec.leaseDurationSeconds !== undefined && spec.leaseDurationSeconds > 0
+        ? spec.leaseDurationSeconds * 1000
+        : this.cfg.leaseDurationMs;
+    if (holder !== '' && holder !== this.identity && this.observedTime + holderDurationMs > mono) {
       return false;
     }
     const mine = holder === this.identity;
