@@ -1,1 +1,14 @@
-export {};
+export * from './controller.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './fake-api.js';
+export * from './informer.js';
+export * from './informer-factory.js';
+export * from './interfaces.js';
+export * from './leader-election.js';
+export * from './metrics.js';
+export * from './rate-limiter.js';
+export * from './store.js';
+export * from './watch-channel.js';
+export * from './wire-client.js';
+export * from './workqueue.js';
