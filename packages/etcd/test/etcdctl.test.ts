@@ -117,3 +117,22 @@ test('output matches etcdctl 3.4: simple, json and table', () => {
   assert.equal(humanizeBytes(1500), '1.5 kB');
   assert.equal(humanizeBytes(25_000_000), '25 MB');
 });
+
+test('--help prints the usage on stdout and exits 0 without connecting; a bad flag exits 1 on stderr', async () => {
+  const { runEtcdctl } = await import('../src/etcdctl/run.js');
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = {
+    stdout: (s: string) => out.push(s),
+    stderr: (s: string) => err.push(s),
+    env: {},
+    connect: () => {
+      throw new Error('must not connect');
+    },
+  };
+  assert.equal(await runEtcdctl(['--help'], io), 0);
+  assert.match(out.join(''), /^usage: kemu etcdctl/);
+  assert.equal(err.length, 0);
+  assert.notEqual(await runEtcdctl(['--bogus'], io), 0);
+  assert.match(err.join(''), /unknown flag: --bogus/);
+});

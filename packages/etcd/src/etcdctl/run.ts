@@ -24,6 +24,10 @@ export interface EtcdctlIo {
 
 /** Runs one etcdctl command line; returns the exit status (0 ok, 1 error, like etcdctl). */
 export async function runEtcdctl(argv: readonly string[], io: EtcdctlIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout(`${ETCDCTL_USAGE}\n`);
+    return 0;
+  }
   let parsed: ReturnType<typeof parseEtcdctl>;
   try {
     parsed = parseEtcdctl(argv, io.env);

@@ -136,8 +136,12 @@ export async function startMember(cfg: MemberConfig, deps: MemberDeps = {}): Pro
   return { server, wire, admin, adminPort, port: addr.port, stop };
 }
 
-/** The `kemu etcd` / `node …/member/main.js` entry point. Returns only on a flag error (exit code). */
+/** The `kemu etcd` / `node …/member/main.js` entry point. Returns only for `--help` or a flag error (exit code). */
 export async function memberMain(argv: readonly string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${MEMBER_USAGE}\n`);
+    return 0;
+  }
   let cfg: MemberConfig;
   try {
     cfg = parseMemberFlags(argv);
