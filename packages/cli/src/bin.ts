@@ -1,8 +1,30 @@
 #!/usr/bin/env node
-// The `kemu` command. Sub-commands arrive with the launcher issue; until then it says so plainly.
-const [command] = process.argv.slice(2);
-process.stderr.write(
-  `kemu: '${command ?? ''}' is not available yet: this build has the foundation, the wire and Raft; ` +
-    'the etcd members, apiserver and launcher are still being built (see the issues).\n',
+// The `kemu` command. `kemu etcd …` runs an etcd member and `kemu etcdctl …` the etcd CLI; the other
+// sub-commands arrive with the launcher issue, and until then say so plainly.
+const [command, ...rest] = process.argv.slice(2);
+
+async function main(): Promise<number> {
+  if (command === 'etcd') {
+    const { enableExplicitGc } = await import('@kemu/etcd/member/gc');
+    const { memberMain } = await import('@kemu/etcd/member/process');
+    enableExplicitGc();
+    return memberMain(rest);
+  }
+  if (command === 'etcdctl') {
+    const { etcdctlMain } = await import('@kemu/etcd/etcdctl/cli');
+    return etcdctlMain(rest);
+  }
+  process.stderr.write(
+    `kemu: '${command ?? ''}' is not available yet: this build has the foundation, the wire, Raft and etcd; ` +
+      'the apiserver and launcher are still being built (see the issues).\n',
+  );
+  return 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`kemu: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
 );
-process.exit(1);

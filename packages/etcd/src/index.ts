@@ -1,1 +1,10 @@
-export {};
+export * from './client/bytes.js';
+export * from './client/client.js';
+export * from './client/transport.js';
+export * from './client/watcher.js';
+export * from './client/wire-transport.js';
+export * from './member/config.js';
+export { type RunningMember, startMember } from './member/process.js';
+export * from './server/errors.js';
+export * from './server/ids.js';
+export * from './server/protocol.js';

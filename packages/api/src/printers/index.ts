@@ -1,0 +1,6 @@
+export * from './common.js';
+export * from './core.js';
+export * from './duration.js';
+export * from './pod.js';
+export * from './table.js';
+export * from './workloads.js';
