@@ -1,0 +1,127 @@
+// Assembles one kube-apiserver process: etcd client → object store + watch caches → REST handlers,
+// served over HTTP (kubectl) and the wire (components), plus the admin endpoint.
+import type { AddressInfo } from 'node:net';
+import { RESOURCES, type ResourceDef, resourceFor, storageKey, storagePrefix } from '@kemu/api';
+import { EtcdClient, wireConnectionFactory } from '@kemu/etcd';
+import { AdminServer, type Logger, type Random, type Runtime, systemRandom, systemRuntime } from '@kemu/runtime';
+import { FaultTable, registerFaultRoutes, WireServer } from '@kemu/wire';
+import { ApiStatusError } from './errors.js';
+import { HttpApi } from './http/server.js';
+import { RestHandlers } from './rest.js';
+import { ObjectStore } from './storage/store.js';
+import { WatchCache } from './storage/watch-cache.js';
+import { registerWireApi } from './wire-api.js';
+
+export interface ApiServerOptions {
+  etcdServers: string[];
+  port: number;
+  bind?: string;
+  wirePort?: number;
+  adminPort?: number;
+  maxRequestBytes?: number;
+  /** Events each watch cache keeps for resuming watches. */
+  watchCacheSize?: number;
+  bookmarkIntervalMs?: number;
+  name?: string;
+  log: Logger;
+  runtime?: Runtime;
+  random?: Random;
+}
+
+export interface RunningApiServer {
+  http: AddressInfo;
+  wire?: AddressInfo;
+  admin?: AddressInfo;
+  rest: RestHandlers;
+  close(): Promise<void>;
+}
+
+/** Namespaces the real apiserver's bootstrap controller keeps present. */
+const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
+  const runtime = opts.runtime ?? systemRuntime;
+  const random = opts.random ?? systemRandom();
+  const log = opts.log;
+  const name = opts.name ?? `apiserver-${process.pid}`;
+  const faults = new FaultTable({ log });
+  const etcd = new EtcdClient({
+    endpoints: opts.etcdServers,
+    connect: wireConnectionFactory({ identity: `kube-apiserver/${name}`, log }),
+    runtime,
+  });
+  const store = new ObjectStore(etcd);
+  const caches = new Map<string, WatchCache>();
+  const seen = new Set<string>();
+  for (const def of RESOURCES) {
+    if (!def.verbs.includes('watch') || seen.has(def.resource)) continue;
+    seen.add(def.resource);
+    const cache = new WatchCache({
+      etcd,
+      prefix: storagePrefix(def),
+      log,
+      runtime,
+      ...(opts.watchCacheSize !== undefined ? { historySize: opts.watchCacheSize } : {}),
+      ...(opts.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: opts.bookmarkIntervalMs } : {}),
+    });
+    caches.set(def.resource, cache);
+    cache.start();
+  }
+  const rest = new RestHandlers({ store, caches, clock: runtime, random, log });
+  const ready = (): boolean | string => {
+    const pending = [...caches.entries()].filter(([, c]) => !c.synced).map(([r]) => r);
+    return pending.length === 0 ? true : `watch caches not synced: ${pending.join(', ')}`;
+  };
+  const httpApi = new HttpApi({
+    rest,
+    log,
+    clock: runtime,
+    ready,
+    ...(opts.maxRequestBytes !== undefined ? { maxRequestBytes: opts.maxRequestBytes } : {}),
+  });
+  const httpAddr = await httpApi.listen(opts.port, opts.bind ?? '127.0.0.1');
+  const out: RunningApiServer = {
+    http: httpAddr,
+    rest,
+    close: async () => {
+      await httpApi.close();
+      await wire?.close();
+      await admin?.close();
+      for (const c of caches.values()) c.stop();
+      await etcd.close();
+    },
+  };
+  let wire: WireServer | undefined;
+  if (opts.wirePort !== undefined) {
+    wire = new WireServer({ identity: `kube-apiserver/${name}`, log, faults });
+    registerWireApi(wire, rest);
+    out.wire = await wire.listen(opts.wirePort, opts.bind ?? '127.0.0.1');
+  }
+  let admin: AdminServer | undefined;
+  if (opts.adminPort !== undefined) {
+    admin = new AdminServer(log);
+    registerFaultRoutes(admin, faults);
+    admin.addReadinessCheck(ready);
+    out.admin = await admin.listen(opts.adminPort, opts.bind ?? '127.0.0.1');
+  }
+  void bootstrapNamespaces(rest, log, runtime);
+  return out;
+}
+
+/** Creates the system namespaces once etcd answers; AlreadyExists is success. */
+async function bootstrapNamespaces(rest: RestHandlers, log: Logger, runtime: Runtime): Promise<void> {
+  const def = resourceFor('', 'v1', 'namespaces') as ResourceDef;
+  for (const ns of SYSTEM_NAMESPACES) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await rest.create({ def }, { metadata: { name: ns } });
+        break;
+      } catch (err) {
+        if (err instanceof ApiStatusError && err.status.reason === 'AlreadyExists') break;
+        if (attempt % 10 === 0)
+          log.warn({ err, namespace: ns, key: storageKey(def, undefined, ns) }, 'bootstrap namespace');
+        await new Promise<void>((r) => runtime.setTimeout(r, 500));
+      }
+    }
+  }
+}
