@@ -93,6 +93,8 @@ export interface RestOptions {
   serviceIpPrefix?: string;
 }
 
+/** NamespaceLifecycle: these namespaces cannot be deleted. */
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 const MAX_CONFLICT_RETRIES = 8;
 
@@ -267,6 +269,9 @@ export class RestHandlers {
     const name = requireName(scope);
     const { def } = scope;
     const key = this.key(scope, name);
+    if (def.resource === 'namespaces' && IMMORTAL_NAMESPACES.has(name)) {
+      throw new ApiStatusError(forbiddenStatus(def, name, 'this namespace may not be deleted'));
+    }
     for (let attempt = 0; ; attempt++) {
       const current = await this.store.mustGet(key, def, name);
       const m = current.metadata;
