@@ -163,6 +163,38 @@ test('create namespace and create -f; namespace admission; already exists', asyn
   assert.match(await c.k(['get', 'cm', '-n', 'team-a']), /^cfg\s+1\s+\d+s$/m);
 });
 
+test('typed generators send protobuf: create namespace, configmap, secret, deployment, service', async () => {
+  assert.equal((await c.k(['create', 'namespace', 'pb'])).trim(), 'namespace/pb created');
+  assert.equal(
+    (await c.k(['create', 'configmap', 'pbc', '-n', 'pb', '--from-literal=a=b'])).trim(),
+    'configmap/pbc created',
+  );
+  assert.equal(
+    (await c.k(['create', 'secret', 'generic', 'pbs', '-n', 'pb', '--from-literal=pw=s3cret'])).trim(),
+    'secret/pbs created',
+  );
+  assert.equal(
+    (await c.k(['create', 'deployment', 'pbd', '-n', 'pb', '--image=nginx', '--replicas=2'])).trim(),
+    'deployment.apps/pbd created',
+  );
+  assert.equal(
+    (await c.k(['create', 'service', 'clusterip', 'pbsvc', '-n', 'pb', '--tcp=80:8080'])).trim(),
+    'service/pbsvc created',
+  );
+  assert.equal(await c.k(['get', 'cm', 'pbc', '-n', 'pb', '-o', 'jsonpath={.data.a}']), 'b');
+  assert.equal(
+    await c.k(['get', 'secret', 'pbs', '-n', 'pb', '-o', 'jsonpath={.data.pw}']),
+    Buffer.from('s3cret').toString('base64'),
+  );
+  assert.match(await c.k(['get', 'deploy', '-n', 'pb']), /^pbd\s+0\/2\s+0\s+0\s+\d+s$/m);
+  assert.match(
+    await c.k(['get', 'svc', '-n', 'pb']),
+    /^pbsvc\s+ClusterIP\s+10\.96\.\d+\.\d+\s+<none>\s+80\/TCP\s+\d+s$/m,
+  );
+  const dup = await c.kubectl(['create', 'namespace', 'pb']);
+  assert.match(dup.stderr, /Error from server \(AlreadyExists\): namespaces "pb" already exists/);
+});
+
 test('scale deployment and statefulset through the scale subresource', async () => {
   await c.k(['apply', '-f', c.writeFile('sc.yaml', deployment('sc', 1))]);
   assert.equal((await c.k(['scale', 'deployment', 'sc', '--replicas=3'])).trim(), 'deployment.apps/sc scaled');

@@ -1,23 +1,7 @@
 import { badRequestStatus, type PatchType, patchTypeOf, unsupportedMediaTypeStatus } from '@kemu/api';
 import { parse as parseYaml } from 'yaml';
 import { ApiStatusError } from '../errors.js';
-
-/** The protobuf decoder, provided by `./protobuf/` (kube-streams); absent = 415 for protobuf bodies. */
-interface ProtobufModule {
-  decodeProtobuf(bytes: Uint8Array): unknown;
-}
-
-let protobuf: Promise<ProtobufModule | undefined> | undefined;
-
-function loadProtobuf(): Promise<ProtobufModule | undefined> {
-  // A computed specifier: the module is optional at build time.
-  const specifier = ['..', 'protobuf', 'index.js'].join('/');
-  protobuf ??= import(specifier).then(
-    (m: Partial<ProtobufModule>) => (typeof m.decodeProtobuf === 'function' ? (m as ProtobufModule) : undefined),
-    () => undefined,
-  );
-  return protobuf;
-}
+import { decodeKubernetesProtobuf, ProtobufDecodeError } from '../protobuf/index.js';
 
 export function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
@@ -25,16 +9,20 @@ export function mediaType(contentType: string | undefined): string {
 
 /**
  * Decodes a request body by Content-Type: JSON (also when the header is missing, as kubectl sends
- * for `scale --current-replicas`), YAML, and kubectl's protobuf through the optional decoder.
+ * for `scale --current-replicas`), YAML, and the protobuf bodies of kubectl's typed generators
+ * (decoded by `../protobuf/`).
  */
-export async function decodeBody(contentType: string | undefined, bytes: Buffer): Promise<unknown> {
+export function decodeBody(contentType: string | undefined, bytes: Buffer): unknown {
   const type = mediaType(contentType);
   if (type === 'application/vnd.kubernetes.protobuf') {
-    const mod = await loadProtobuf();
-    if (!mod) throw new ApiStatusError(unsupportedMediaTypeStatus(['application/json', 'application/yaml']));
     try {
-      return mod.decodeProtobuf(bytes);
+      return decodeKubernetesProtobuf(bytes).object;
     } catch (err) {
+      if (err instanceof ProtobufDecodeError && err.httpStatus === 415) {
+        const status = unsupportedMediaTypeStatus();
+        status.message = `${status.message} (${err.message})`;
+        throw new ApiStatusError(status);
+      }
       throw new ApiStatusError(badRequestStatus(`unable to decode protobuf body: ${(err as Error).message}`));
     }
   }
