@@ -8,6 +8,7 @@ import { FaultTable, registerFaultRoutes, WireServer } from '@kemu/wire';
 import { ApiStatusError } from './errors.js';
 import { HttpApi } from './http/server.js';
 import { RestHandlers } from './rest.js';
+import { DryRunStore } from './storage/dry-run-store.js';
 import { ObjectStore } from './storage/store.js';
 import { WatchCache } from './storage/watch-cache.js';
 import { registerWireApi } from './wire-api.js';
@@ -68,12 +69,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     cache.start();
   }
   const rest = new RestHandlers({ store, caches, clock: runtime, random, log });
+  const dryRun = new RestHandlers({ store: new DryRunStore(etcd), caches, clock: runtime, random, log });
   const ready = (): boolean | string => {
     const pending = [...caches.entries()].filter(([, c]) => !c.synced).map(([r]) => r);
     return pending.length === 0 ? true : `watch caches not synced: ${pending.join(', ')}`;
   };
   const httpApi = new HttpApi({
     rest,
+    dryRun,
     log,
     clock: runtime,
     ready,

@@ -195,6 +195,26 @@ test('typed generators send protobuf: create namespace, configmap, secret, deplo
   assert.match(dup.stderr, /Error from server \(AlreadyExists\): namespaces "pb" already exists/);
 });
 
+test('server-side dry run and diff change nothing', async () => {
+  const f = c.writeFile('dry.yaml', deployment('dry', 1));
+  assert.equal(
+    (await c.k(['apply', '--dry-run=server', '-f', f])).trim(),
+    'deployment.apps/dry created (server dry run)',
+  );
+  assert.equal((await c.kubectl(['get', 'deploy', 'dry'])).code, 1);
+  assert.equal(
+    (await c.k(['delete', 'deploy', 'web', '--dry-run=server'])).trim(),
+    'deployment.apps "web" deleted (server dry run)',
+  );
+  assert.equal((await c.kubectl(['get', 'deploy', 'web'])).code, 0);
+  const web = c.writeFile('web-diff.yaml', deployment('web', 9));
+  const diff = await c.kubectl(['diff', '-f', web]);
+  assert.equal(diff.code, 1, diff.stderr);
+  assert.match(diff.stdout, /^- {2}replicas: 3$/m);
+  assert.match(diff.stdout, /^\+ {2}replicas: 9$/m);
+  assert.equal(await c.k(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}']), '3');
+});
+
 test('scale deployment and statefulset through the scale subresource', async () => {
   await c.k(['apply', '-f', c.writeFile('sc.yaml', deployment('sc', 1))]);
   assert.equal((await c.k(['scale', 'deployment', 'sc', '--replicas=3'])).trim(), 'deployment.apps/sc scaled');

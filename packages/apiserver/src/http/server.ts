@@ -35,6 +35,8 @@ import { parseResourcePath, type ResourcePath } from './paths.js';
 
 export interface HttpApiOptions {
   rest: RestHandlers;
+  /** The same handlers over a store that never writes, for `dryRun=All`. */
+  dryRun?: RestHandlers;
   log: Logger;
   clock: Clock;
   /** Body size limit (default 3 MiB, like kube-apiserver's --max-request-bytes). */
@@ -189,6 +191,7 @@ export class HttpApi {
       );
     }
     const wantsTable = TABLE_RE.test(req.headers.accept ?? '');
+    const rest = q.getAll('dryRun').includes('All') && this.opts.dryRun ? this.opts.dryRun : this.rest;
     const write = {
       fieldValidation: q.get('fieldValidation') ?? undefined,
       fieldManager: q.get('fieldManager') ?? undefined,
@@ -217,17 +220,17 @@ export class HttpApi {
       }
       case 'POST': {
         const body = await this.readBody(req);
-        const created = await this.rest.create(scope, body, clean(write));
+        const created = await rest.create(scope, body, clean(write));
         return this.sendJson(res, 201, created);
       }
       case 'PUT': {
         const body = await this.readBody(req);
-        return this.sendJson(res, 200, await this.rest.update(scope, body, clean(write)));
+        return this.sendJson(res, 200, await rest.update(scope, body, clean(write)));
       }
       case 'PATCH': {
         const type = patchType(req.headers['content-type']);
         const body = await this.readBody(req);
-        const out = await this.rest.patch(scope, type, body, clean(write));
+        const out = await rest.patch(scope, type, body, clean(write));
         return this.sendJson(res, wasCreated(out) ? 201 : 200, out);
       }
       case 'DELETE': {
@@ -238,7 +241,11 @@ export class HttpApi {
         const pp = q.get('propagationPolicy');
         if (pp === 'Orphan' || pp === 'Background' || pp === 'Foreground') params.propagationPolicy = pp;
         if (path.name === undefined) return this.deleteCollection(res, scope, q, params);
-        const out = await this.rest.delete(scope, params);
+        // kubectl puts dryRun in the DeleteOptions body rather than the query.
+        const bodyDry = Array.isArray((params as { dryRun?: unknown }).dryRun)
+          ? ((params as { dryRun: unknown[] }).dryRun.includes('All') && this.opts.dryRun) || undefined
+          : undefined;
+        const out = await (bodyDry ?? rest).delete(scope, params);
         return this.sendJson(res, 200, out.kind === 'deleted' ? out.status : out.object);
       }
       default:
