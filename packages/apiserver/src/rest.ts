@@ -172,6 +172,7 @@ export class RestHandlers {
     if (scope.subresource === 'binding' || (def.resource === 'bindings' && scope.subresource === undefined)) {
       return this.bind(scope, body);
     }
+    if (scope.subresource === 'eviction' && def.resource === 'pods') return this.evict(scope, body);
     if (scope.subresource !== undefined) {
       throw new ApiStatusError(methodNotSupportedStatus(def, 'create'));
     }
@@ -381,6 +382,17 @@ export class RestHandlers {
       },
       { bypassStrategy: true },
     );
+    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as unknown as KubeObject;
+  }
+
+  /** pods/eviction (kubectl drain): a delete with the eviction's options; kemu has no PodDisruptionBudgets. */
+  private async evict(scope: Scope, body: unknown): Promise<KubeObject> {
+    const name = requireName(scope);
+    const e = body as { metadata?: { name?: string }; deleteOptions?: DeleteParams } | null | undefined;
+    if (e?.metadata?.name !== undefined && e.metadata.name !== name) {
+      throw new ApiStatusError(badRequestStatus(`name in URL does not match name in Eviction object`));
+    }
+    await this.delete({ ...scope, subresource: undefined }, e?.deleteOptions ?? {});
     return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as unknown as KubeObject;
   }
 

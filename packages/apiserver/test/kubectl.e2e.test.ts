@@ -383,6 +383,22 @@ test('delete waits until gone: unbound pod at once, bound pod after the kubelet 
   assert.equal(r.stdout.trim(), 'pod "bound" deleted');
 });
 
+test('cordon and drain: the node is marked unschedulable and its pods are evicted', async () => {
+  await c.k(['run', 'drained', '--image=nginx']);
+  const bind = await api('POST', '/api/v1/namespaces/default/pods/drained/binding', {
+    metadata: { name: 'drained' },
+    target: { kind: 'Node', name: 'node-1' },
+  });
+  assert.equal(bind.status, 201);
+  const out = await c.k(['drain', 'node-1', '--force', '--grace-period=0', '--timeout=30s']);
+  assert.match(out, /node\/node-1 cordoned/);
+  assert.match(out, /pod\/drained evicted/);
+  assert.match(out, /node\/node-1 drained/);
+  assert.match(await c.k(['get', 'node', 'node-1']), /^node-1\s+Ready,SchedulingDisabled\s+/m);
+  assert.equal((await c.kubectl(['get', 'pod', 'drained'])).code, 1);
+  assert.equal((await c.k(['uncordon', 'node-1'])).trim(), 'node/node-1 uncordoned');
+});
+
 test('finalizers hold deletion until an update empties them', async () => {
   const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, finalizers: [example.com/hold]}\n';
   await c.k(['create', '-f', c.writeFile('held.yaml', cm)]);
