@@ -8,6 +8,7 @@ import { FaultTable, registerFaultRoutes, WireServer } from '@kemu/wire';
 import { ApiStatusError } from './errors.js';
 import { HttpApi } from './http/server.js';
 import { RestHandlers } from './rest.js';
+import { Compactor } from './storage/compactor.js';
 import { DryRunStore } from './storage/dry-run-store.js';
 import { ObjectStore } from './storage/store.js';
 import { WatchCache } from './storage/watch-cache.js';
@@ -23,6 +24,8 @@ export interface ApiServerOptions {
   /** Events each watch cache keeps for resuming watches. */
   watchCacheSize?: number;
   bookmarkIntervalMs?: number;
+  /** etcd history compaction period (upstream default 5 min); 0 disables. */
+  compactionIntervalMs?: number;
   name?: string;
   log: Logger;
   runtime?: Runtime;
@@ -68,6 +71,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     caches.set(def.resource, cache);
     cache.start();
   }
+  const compactor = new Compactor(etcd, opts.compactionIntervalMs ?? 300000, log, runtime);
+  compactor.start();
   const rest = new RestHandlers({ store, caches, clock: runtime, random, log });
   const dryRun = new RestHandlers({ store: new DryRunStore(etcd), caches, clock: runtime, random, log });
   const ready = (): boolean | string => {
@@ -87,6 +92,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     http: httpAddr,
     rest,
     close: async () => {
+      compactor.stop();
       await httpApi.close();
       await wire?.close();
       await admin?.close();

@@ -10,7 +10,7 @@ export class ApiServerFlagError extends KemuError {
 
 const USAGE = `usage: kemu apiserver --etcd-servers ws://127.0.0.1:2379,… --port 6443 [--bind 127.0.0.1]
        [--wire-port N] [--admin-port N] [--max-request-bytes 3145728] [--watch-cache-size 10000]
-       [--bookmark-interval-ms 5000] [--name apiserver-0]`;
+       [--bookmark-interval-ms 5000] [--etcd-compaction-interval-ms 300000] [--name apiserver-0]`;
 
 function intFlag(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -35,6 +35,7 @@ export async function apiserverMain(argv: string[]): Promise<number> {
         'max-request-bytes': { type: 'string' },
         'watch-cache-size': { type: 'string' },
         'bookmark-interval-ms': { type: 'string' },
+        'etcd-compaction-interval-ms': { type: 'string' },
         name: { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -60,6 +61,7 @@ export async function apiserverMain(argv: string[]): Promise<number> {
     const maxRequestBytes = intFlag('max-request-bytes', s('max-request-bytes'));
     const watchCacheSize = intFlag('watch-cache-size', s('watch-cache-size'));
     const bookmarkIntervalMs = intFlag('bookmark-interval-ms', s('bookmark-interval-ms'));
+    const compactionIntervalMs = intFlag('etcd-compaction-interval-ms', s('etcd-compaction-interval-ms'));
     opts = {
       etcdServers: (s('etcd-servers') ?? '').split(',').filter((e) => e.trim() !== ''),
       port: intFlag('port', s('port')) ?? 6443,
@@ -71,6 +73,7 @@ export async function apiserverMain(argv: string[]): Promise<number> {
       ...(maxRequestBytes !== undefined ? { maxRequestBytes } : {}),
       ...(watchCacheSize !== undefined ? { watchCacheSize } : {}),
       ...(bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs } : {}),
+      ...(compactionIntervalMs !== undefined ? { compactionIntervalMs } : {}),
     };
   } catch (err) {
     process.stderr.write(`kube-apiserver: ${(err as Error).message}\n${USAGE}\n`);
