@@ -337,9 +337,10 @@ export class HttpApi {
       this.watches.delete(end);
       res.end();
     };
-    const write = (line: unknown) => {
+    const write = (event: unknown) => writeLine(`${JSON.stringify(event)}\n`);
+    const writeLine = (line: string) => {
       if (ended) return;
-      res.write(`${JSON.stringify(line)}\n`);
+      res.write(line);
       // A consumer this far behind is dropped, like upstream's slow-watcher termination.
       if (res.writableLength > 64 * 1024 * 1024) end();
     };
@@ -357,7 +358,7 @@ export class HttpApi {
         return;
       }
       if (!table) {
-        write({ type: out.type, object: out.object });
+        writeLine(encodedEvent(out.type, out.object));
         return;
       }
       const t = buildTable(def.resource, [out.object], {
@@ -385,8 +386,9 @@ export class HttpApi {
         emit(out);
       },
     );
-    if (ended) {
+    if (ended || req.socket.destroyed) {
       handle.stop();
+      if (!ended) end();
       return;
     }
     if (!res.headersSent) startStream(res);
@@ -445,6 +447,26 @@ export class HttpApi {
     res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(text);
   }
+}
+
+/**
+ * One event goes to every watcher of a resource as the same object: serialise it once, not once per
+ * watcher (a hundred `kubectl get -w`/informers cost one JSON.stringify per change).
+ */
+const encodedEvents = new WeakMap<KubeObject, Map<string, string>>();
+
+function encodedEvent(type: string, object: KubeObject): string {
+  let byType = encodedEvents.get(object);
+  if (!byType) {
+    byType = new Map();
+    encodedEvents.set(object, byType);
+  }
+  let line = byType.get(type);
+  if (line === undefined) {
+    line = `${JSON.stringify({ type, object })}\n`;
+    byType.set(type, line);
+  }
+  return line;
 }
 
 function startStream(res: http.ServerResponse): void {
