@@ -298,7 +298,7 @@ async function startEtcd(dir) {
 
 // ---- workloads --------------------------------------------------------------------------------------
 
-async function closedLoop(pool, concurrency, durationMs, op) {
+async function closedLoop(concurrency, durationMs, op) {
   const lat = [];
   let errors = 0;
   const end = performance.now() + durationMs;
@@ -329,7 +329,7 @@ function phases(sys, out) {
   for (const c of [1, 16, 64]) {
     list.push(async () => {
       const pool = await sys.newWorkerPool(c);
-      out[`put${c}`] = await closedLoop(pool, c, PHASE_MS, (w, i) =>
+      out[`put${c}`] = await closedLoop(c, PHASE_MS, (w, i) =>
         pool.put(w, `bench/put/${c}/${w}/${i % 1000}`, value256),
       );
       await pool.close();
@@ -338,7 +338,7 @@ function phases(sys, out) {
   list.push(async () => {
     const pool = await sys.newWorkerPool(64);
     await pool.put(0, 'bench/get/k', value256);
-    out.get64 = await closedLoop(pool, 64, PHASE_MS, (w) => pool.get(w, 'bench/get/k'));
+    out.get64 = await closedLoop(64, PHASE_MS, (w) => pool.get(w, 'bench/get/k'));
     await pool.close();
   });
   list.push(async () => {

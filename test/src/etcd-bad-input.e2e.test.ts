@@ -3,6 +3,8 @@
  * methods, invalid ranges and garbage frames get typed errors, and the member keeps serving.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   bytesToString,
@@ -16,7 +18,17 @@ import {
 import { silentLogger } from '@kemu/runtime';
 import { RemoteError, WireClient } from '@kemu/wire';
 import WebSocket from 'ws';
-import { EtcdTestCluster } from './etcd-harness.js';
+import { EtcdTestCluster, REPO_ROOT } from './etcd-harness.js';
+
+const CLI = path.join(REPO_ROOT, 'packages', 'cli', 'dist', 'src', 'bin.js');
+
+function etcdctl(endpoint: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, 'etcdctl', `--endpoints=${endpoint}`, ...args], {
+    encoding: 'utf8',
+    timeout: 20000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 describe('etcd: bad input gets typed errors and the member keeps serving', () => {
   let cluster: EtcdTestCluster;
@@ -128,5 +140,37 @@ describe('etcd: bad input gets typed errors and the member keeps serving', () =>
     await c.put('still/serving', 'yes');
     assert.equal(bytesToString((await c.get('still/serving'))!.value), 'yes');
     assert.equal(bytesToString(toBytes('x')), 'x');
+  });
+
+  test('kemu etcdctl talks to the member and prints like etcdctl 3.4', () => {
+    const ep = cluster.members[0]!.endpoint;
+    assert.deepEqual(etcdctl(ep, 'put', 'ctl/k', 'hello'), { status: 0, stdout: 'OK\n', stderr: '' });
+    assert.equal(etcdctl(ep, 'get', 'ctl/k').stdout, 'ctl/k\nhello\n');
+    const json = JSON.parse(etcdctl(ep, 'get', 'ctl/', '--prefix', '-w', 'json').stdout) as {
+      kvs: { key: string; value: string; version: number }[];
+      count: number;
+    };
+    assert.equal(json.count, 1);
+    assert.equal(Buffer.from(json.kvs[0]!.key, 'base64').toString(), 'ctl/k');
+    assert.equal(Buffer.from(json.kvs[0]!.value, 'base64').toString(), 'hello');
+    const table = etcdctl(ep, 'endpoint', 'status', '-w', 'table').stdout.split('\n');
+    assert.match(
+      table[1]!,
+      /\| +ENDPOINT +\| +ID +\| +VERSION +\| +DB SIZE +\| +IS LEADER +\| +IS LEARNER +\| +RAFT TERM +\| +RAFT INDEX +\| +RAFT APPLIED INDEX +\| +ERRORS +\|/,
+    );
+    assert.match(
+      table[3]!,
+      new RegExp(
+        `\\| +${ep.replace(/\./g, '\\.')} \\| [0-9a-f]{16} \\| +3\\.4\\.0-kemu \\| .* \\| +true \\| +false \\|`,
+      ),
+    );
+    assert.match(
+      etcdctl(ep, 'member', 'list').stdout,
+      /^[0-9a-f]{16}, started, etcd-0, ws:\/\/127\.0\.0\.1:\d+, ws:\/\/127\.0\.0\.1:\d+, false\n$/,
+    );
+    assert.equal(etcdctl(ep, 'del', 'ctl/k').stdout, '1\n');
+    const bad = etcdctl(ep, 'get');
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^Error: get command needs one argument/);
   });
 });

@@ -104,7 +104,13 @@ describe('etcd: 3 members as real processes', () => {
       const minority = cluster.client([leader], { callTimeoutMs: 4000, attemptTimeoutMs: 4000 });
       await assert.rejects(minority.put('part/minority', 'no'), (err: unknown) => {
         assert.ok(err instanceof EtcdError, `typed error, got ${String(err)}`);
-        assert.match(err.message, /etcdserver: (no leader|request timed out)/);
+        assert.match(err.message, /etcdserver: (no leader|leader changed|request timed out)/);
+        return true;
+      });
+      // Once the old leader has stepped down (check-quorum), it says plainly that it has no leader.
+      await assert.rejects(minority.put('part/minority', 'no'), (err: unknown) => {
+        assert.ok(err instanceof EtcdError, `typed error, got ${String(err)}`);
+        assert.match(err.message, /etcdserver: no leader/);
         return true;
       });
       const check = await majority.get('part/minority');
@@ -118,6 +124,85 @@ describe('etcd: 3 members as real processes', () => {
       await c.put('part/healed', 'yes', { timeoutMs: 2000 });
       return true;
     });
+  });
+
+  test('client API for the apiserver: pages, count, compare-and-swap, watch progress; admin metrics', async () => {
+    const c = cluster.client();
+    for (let i = 0; i < 25; i++) await c.put(`api/pods/p${String(i).padStart(2, '0')}`, `v${i}`);
+    const first = await c.rangePage('api/pods/', { limit: 10 });
+    assert.equal(first.kvs.length, 10);
+    assert.equal(first.count, 25);
+    await c.put('api/pods/p00', 'changed'); // later pages still read the first page's revision
+    const keys = first.kvs.map((kv) => bytesToString(kv.key));
+    let page = first;
+    while (page.nextKey) {
+      page = await c.rangePage('api/pods/', { from: page.nextKey, limit: 10, revision: first.revision });
+      keys.push(...page.kvs.map((kv) => bytesToString(kv.key)));
+    }
+    assert.equal(keys.length, 25);
+    assert.equal(new Set(keys).size, 25);
+    assert.equal(await c.count('api/pods/'), 25);
+
+    const cur = (await c.get('api/pods/p01'))!;
+    const ok = await c.putIfModRevision('api/pods/p01', 'v1-updated', cur.modRevision);
+    assert.equal(ok.succeeded, true);
+    const stale = await c.putIfModRevision('api/pods/p01', 'lost-update', cur.modRevision);
+    assert.equal(stale.succeeded, false);
+    assert.equal(stale.succeeded === false && stale.current && bytesToString(stale.current.value), 'v1-updated');
+    assert.equal((await c.putIfModRevision('api/pods/new', 'x', 0)).succeeded, true, '0 = create only');
+    assert.equal((await c.putIfModRevision('api/pods/new', 'y', 0)).succeeded, false);
+    const fresh = (await c.get('api/pods/new'))!;
+    assert.equal((await c.deleteIfModRevision('api/pods/new', fresh.modRevision)).succeeded, true);
+
+    const w = c.watch('api/nodes/', { prefix: true });
+    await w.ready();
+    const rev = (await c.put('api/other', 'bump')).header.revision;
+    await w.requestProgress();
+    const it = w[Symbol.asyncIterator]();
+    const progress = await it.next();
+    assert.equal(progress.done, false);
+    assert.equal(progress.value?.events.length, 0);
+    assert.ok((progress.value?.header.revision ?? 0) >= rev, 'progress covers the latest revision');
+    w.close();
+
+    const m = cluster.members.find((x) => x.running)!;
+    const metrics = String(await m.admin('GET', '/metrics'));
+    for (const name of [
+      'etcd_server_term',
+      'etcd_server_leader_changes_seen_total',
+      'etcd_server_proposals_committed_total',
+      'etcd_server_proposals_failed_total',
+      'etcd_disk_wal_fsync_duration_seconds_bucket',
+      'etcd_server_apply_duration_seconds_bucket',
+      'etcd_debugging_mvcc_watcher_total',
+    ]) {
+      assert.match(metrics, new RegExp(`^${name}`, 'm'), name);
+    }
+    assert.equal(String(await m.admin('GET', '/readyz')).trim(), 'ok');
+  });
+
+  test('leases: keep-alive through a follower, expiry by the leader, revoke deletes attached keys', async () => {
+    const leader = await cluster.waitForLeader();
+    const follower = cluster.members.find((m) => m !== leader && m.running)!;
+    const c = cluster.client([follower]); // lease calls reach the leader through the follower
+    const grant = await c.leaseGrant(3);
+    assert.ok(grant.id > 0);
+    await c.put('lease/a', '1', { lease: grant.id });
+    const ttl = await c.leaseTimeToLive(grant.id, { keys: true });
+    assert.equal(ttl.grantedTtl, 3);
+    assert.ok(ttl.ttl > 0 && ttl.ttl <= 3);
+    assert.deepEqual(ttl.keys.map(bytesToString), ['lease/a']);
+    assert.equal((await c.leaseKeepAlive(grant.id)).ttl, 3);
+    await waitFor('the lease expires and takes its key', async () => (await c.get('lease/a')) === undefined, {
+      timeoutMs: 10000,
+    });
+    assert.equal((await c.leaseTimeToLive(grant.id)).ttl, -1);
+
+    const other = await c.leaseGrant(60);
+    await c.put('lease/b', '1', { lease: other.id });
+    await c.leaseRevoke(other.id);
+    assert.equal(await c.get('lease/b'), undefined);
+    assert.ok(!(await c.leaseLeases()).leases.some((l) => l.id === other.id));
   });
 
   test('a watch resumes without gaps when its member is killed', async () => {
@@ -150,5 +235,40 @@ describe('etcd: 3 members as real processes', () => {
     );
     follower.start();
     await cluster.waitForLeader(20000, cluster.members);
+  });
+});
+
+describe('etcd: membership change with real processes', () => {
+  let cluster: EtcdTestCluster;
+  before(async () => {
+    cluster = await EtcdTestCluster.start({ snapshotCount: 50, snapshotCatchUpEntries: 10 });
+    await cluster.waitForLeader();
+  });
+  after(async () => {
+    await cluster?.destroy();
+  });
+
+  test('member add: a new member joins, gets the data; member remove: it leaves', async () => {
+    const c = cluster.client(cluster.members.slice());
+    for (let i = 0; i < 120; i++) await c.put(`mem/${i}`, String(i));
+    const joining = await cluster.joiningMember('etcd-3');
+    const added = await c.memberAdd('etcd-3', [`ws://127.0.0.1:${joining.port}`]);
+    assert.equal(added.member.name, 'etcd-3');
+    assert.equal(added.members.length, 4);
+    joining.start();
+    const jc = cluster.client([joining]);
+    await waitFor('the new member has every key', async () => {
+      const res = await jc.range('mem/', { prefix: true, serializable: true, countOnly: true });
+      return res.count === 120;
+    });
+    await c.put('mem/after-join', 'x');
+    await waitFor(
+      'the new member follows new writes',
+      async () => (await jc.get('mem/after-join', { serializable: true })) !== undefined,
+    );
+    const removed = await c.memberRemove('etcd-3');
+    assert.deepEqual(removed.members.map((m) => m.name).sort(), ['etcd-0', 'etcd-1', 'etcd-2']);
+    assert.equal((await c.memberList()).members.length, 3);
+    await c.put('mem/after-remove', 'y');
   });
 });

@@ -207,6 +207,46 @@ export class EtcdTestCluster {
     return cluster;
   }
 
+  /**
+   * Creates (does not start) a member that joins this running cluster: `--initial-cluster-state
+   * existing`, `--peers` naming the current members plus itself. Call `memberAdd` first.
+   */
+  async joiningMember(name: string, opts: ClusterOptions = {}): Promise<MemberProcess> {
+    const port = await freePort();
+    const adminPort = await freePort();
+    const peers = [...this.members.map((m) => `${m.name}=ws://127.0.0.1:${m.port}`), `${name}=ws://127.0.0.1:${port}`];
+    const dataDir = path.join(this.dir, name);
+    const args = [
+      '--name',
+      name,
+      '--data-dir',
+      dataDir,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--peers',
+      peers.join(','),
+      '--admin-port',
+      String(adminPort),
+      '--heartbeat-interval',
+      String(opts.heartbeatMs ?? 100),
+      '--election-timeout',
+      String(opts.electionMs ?? 1000),
+      '--initial-cluster-state',
+      'existing',
+    ];
+    const m = new MemberProcess(
+      name,
+      port,
+      adminPort,
+      dataDir,
+      args,
+      path.join(this.dir, `${name}.log`),
+      opts.env ?? {},
+    );
+    this.members.push(m);
+    return m;
+  }
+
   member(name: string): MemberProcess {
     const m = this.members.find((x) => x.name === name);
     if (!m) throw new Error(`no member ${name}`);

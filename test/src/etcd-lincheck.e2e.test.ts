@@ -90,9 +90,12 @@ test('histories recorded under leader kill, follower kill, partition and SIGSTOP
     seed = (seed * 1103515245 + 12345) % 2147483648;
     return seed / 2147483648;
   };
-  const clients = Array.from({ length: 6 }, (_, i) =>
-    client(i, cl.client(undefined, { callTimeoutMs: 3000 }), rec, () => stop, rand),
-  );
+  // Clients 0-2 fail over across all members; clients 3-5 are each pinned to one member, so a
+  // member that serves stale state (a deposed leader, a lagging follower) would be caught.
+  const clients = Array.from({ length: 6 }, (_, i) => {
+    const members = i < 3 ? cl.members : [cl.members[i - 3]!];
+    return client(i, cl.client(members, { callTimeoutMs: 3000 }), rec, () => stop, rand);
+  });
   const progress = async (n: number): Promise<void> => {
     const start = rec.history().length;
     await waitFor(`${n} more operations`, () => rec.history().length >= start + n, { timeoutMs: 30000 });

@@ -6,6 +6,7 @@
 // (Create/update strategy pieces — status resets, generation, job selectors — are in strategy.ts.)
 // All functions return a defaulted deep copy and leave their input alone.
 import { guardMalformed } from './decode.js';
+import { canonicalResourceList } from './quantity.js';
 import type { DaemonSet, Deployment, ReplicaSet, StatefulSet } from './types/apps.js';
 import type { CronJob, Job, JobSpec } from './types/batch.js';
 import type {
@@ -55,17 +56,19 @@ function defaultProbe(p: Probe | undefined): void {
   }
 }
 
-function defaultContainer(c: Container, hostNetwork: boolean): void {
+function canonicalResources(c: Container): void {
+  if (c.resources?.limits !== undefined) c.resources.limits = canonicalResourceList(c.resources.limits);
+  if (c.resources?.requests !== undefined) c.resources.requests = canonicalResourceList(c.resources.requests);
+}
+
+function defaultContainer(c: Container): void {
   if (c.imagePullPolicy === undefined || (c.imagePullPolicy as string) === '') {
     c.imagePullPolicy = imageTag(c.image ?? '') === 'latest' ? 'Always' : 'IfNotPresent';
   }
   c.terminationMessagePath ??= '/dev/termination-log';
   c.terminationMessagePolicy ??= 'File';
-  for (const p of c.ports ?? []) {
-    p.protocol ??= 'TCP';
-    // hostNetwork pods expose containerPort on the host; upstream mirrors it into hostPort.
-    if (hostNetwork && p.hostPort === undefined) p.hostPort = p.containerPort;
-  }
+  for (const p of c.ports ?? []) p.protocol ??= 'TCP';
+  canonicalResources(c);
   for (const e of c.env ?? []) {
     if (e.valueFrom?.fieldRef !== undefined) e.valueFrom.fieldRef.apiVersion ??= 'v1';
   }
@@ -100,9 +103,8 @@ function defaultPodSpec(spec: PodSpec): void {
   spec.securityContext ??= {};
   spec.terminationGracePeriodSeconds ??= 30;
   spec.schedulerName ??= 'default-scheduler';
-  const hostNetwork = spec.hostNetwork === true;
-  for (const c of spec.initContainers ?? []) defaultContainer(c, hostNetwork);
-  for (const c of spec.containers ?? []) defaultContainer(c, hostNetwork);
+  for (const c of spec.initContainers ?? []) defaultContainer(c);
+  for (const c of spec.containers ?? []) defaultContainer(c);
   for (const v of spec.volumes ?? []) defaultVolume(v);
 }
 
@@ -122,6 +124,13 @@ export function defaultPod(input: Pod): Pod {
   pod.spec ??= { containers: [] };
   for (const c of [...(pod.spec.containers ?? []), ...(pod.spec.initContainers ?? [])]) requestsFromLimits(c);
   pod.spec.enableServiceLinks ??= true;
+  if (pod.spec.hostNetwork === true) {
+    // Pods only (templates keep hostPort unset unless a feature gate says otherwise upstream):
+    // hostNetwork pods expose containerPort on the host, mirrored into hostPort.
+    for (const c of [...(pod.spec.containers ?? []), ...(pod.spec.initContainers ?? [])]) {
+      for (const p of c.ports ?? []) p.hostPort ??= p.containerPort;
+    }
+  }
   defaultPodSpec(pod.spec);
   return pod;
 }
@@ -195,6 +204,9 @@ export function defaultReplicaSet(input: ReplicaSet): ReplicaSet {
 
 function defaultPvc(pvc: PersistentVolumeClaim): void {
   pvc.spec ??= {};
+  const req = pvc.spec.resources?.requests;
+  if (req !== undefined && pvc.spec.resources !== undefined) pvc.spec.resources.requests = canonicalResourceList(req);
+  if (pvc.status?.capacity !== undefined) pvc.status.capacity = canonicalResourceList(pvc.status.capacity);
   pvc.spec.volumeMode ??= 'Filesystem';
   pvc.status ??= {};
   pvc.status.phase ??= 'Pending';
@@ -282,6 +294,10 @@ export function defaultService(input: Service): Service {
   const spec = (svc.spec ??= {});
   spec.type ??= 'ClusterIP';
   spec.sessionAffinity ??= 'None';
+  if (spec.sessionAffinity === 'None') delete spec.sessionAffinityConfig;
+  if (spec.sessionAffinity === 'ClientIP' && spec.sessionAffinityConfig?.clientIP?.timeoutSeconds === undefined) {
+    spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: 10800 } };
+  }
   for (const p of spec.ports ?? []) {
     p.protocol ??= 'TCP';
     if (p.targetPort === undefined || p.targetPort === 0 || p.targetPort === '') p.targetPort = p.port;
@@ -316,6 +332,8 @@ export function defaultNamespace(input: Namespace): Namespace {
 
 export function defaultNode(input: Node): Node {
   const node = clone(input);
+  if (node.status?.capacity !== undefined) node.status.capacity = canonicalResourceList(node.status.capacity);
+  if (node.status?.allocatable !== undefined) node.status.allocatable = canonicalResourceList(node.status.allocatable);
   if (node.status?.capacity !== undefined && node.status.allocatable === undefined) {
     node.status.allocatable = { ...node.status.capacity };
   }
@@ -342,6 +360,7 @@ export function defaultSecret(input: Secret): Secret {
 export function defaultPersistentVolume(input: PersistentVolume): PersistentVolume {
   const pv = clone(input);
   pv.spec ??= {};
+  if (pv.spec.capacity !== undefined) pv.spec.capacity = canonicalResourceList(pv.spec.capacity);
   pv.spec.persistentVolumeReclaimPolicy ??= 'Retain';
   pv.spec.volumeMode ??= 'Filesystem';
   pv.status ??= {};

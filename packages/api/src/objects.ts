@@ -1,6 +1,6 @@
 // Small object helpers every component needs: list envelopes, controller references, pod state.
 import { apiVersionOf, type ResourceDef } from './registry.js';
-import type { Pod } from './types/core.js';
+import type { ObjectReference, Pod } from './types/core.js';
 import type { KubeObject, List, ListMeta, OwnerReference } from './types/meta.js';
 
 /** A `<Kind>List` envelope; `metadata.resourceVersion` is required by watchers (contract §1). */
@@ -47,4 +47,15 @@ export function isPodTerminal(pod: Pod): boolean {
 /** controller.IsPodActive: not terminal and not being deleted. */
 export function isPodActive(pod: Pod): boolean {
   return !isPodTerminal(pod) && !isBeingDeleted(pod);
+}
+
+/** The ObjectReference events and bindings point with (kind, namespace, name, uid, apiVersion, rv). */
+export function objectReference(obj: KubeObject, fieldPath?: string): ObjectReference {
+  const ref: ObjectReference = { kind: obj.kind ?? '', name: obj.metadata.name ?? '' };
+  if (obj.metadata.namespace !== undefined && obj.metadata.namespace !== '') ref.namespace = obj.metadata.namespace;
+  if (obj.metadata.uid !== undefined) ref.uid = obj.metadata.uid;
+  if (obj.apiVersion !== undefined) ref.apiVersion = obj.apiVersion;
+  if (obj.metadata.resourceVersion !== undefined) ref.resourceVersion = obj.metadata.resourceVersion;
+  if (fieldPath !== undefined) ref.fieldPath = fieldPath;
+  return ref;
 }

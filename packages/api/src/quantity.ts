@@ -79,6 +79,11 @@ export class Quantity {
     return new Quantity(this.nanos - other.nanos, this.isZero() ? other.format : this.format);
   }
 
+  /** Rounded up (away from zero) to a multiple of 10^-3, like upstream's RoundUp(Milli). */
+  roundUpToMilli(): Quantity {
+    return new Quantity(divRoundUp(this.nanos, 1_000_000n) * 1_000_000n, this.format);
+  }
+
   neg(): Quantity {
     return new Quantity(-this.nanos, this.format);
   }
@@ -215,5 +220,19 @@ export function addResourceLists(...lists: (Record<string, string> | undefined)[
   }
   const out: Record<string, string> = {};
   for (const [name, q] of sums) out[name] = q.toString();
+  return out;
+}
+
+/**
+ * SetDefaults_ResourceList plus JSON re-encoding: every value rounded up to milli precision and
+ * written in canonical form (`0.5` → `500m`, `1024Mi` → `1Gi`), which is what a real apiserver
+ * stores and returns. Unparsable values are left for validation to report.
+ */
+export function canonicalResourceList(list: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(list)) {
+    const q = tryParseQuantity(value);
+    out[name] = q === null ? value : q.roundUpToMilli().toString();
+  }
   return out;
 }

@@ -241,3 +241,80 @@ test('secret stringData is folded into base64 data; service clusterIPs follow cl
   });
   assert.deepEqual(svc.spec?.clusterIPs, ['None']);
 });
+
+test('defaulting is idempotent for every defaulted kind', () => {
+  const template = {
+    metadata: { labels: { a: 'b' } },
+    spec: { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 80 }] }] },
+  };
+  const objects = [
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: template.spec },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's' },
+      spec: { clusterIP: '10.0.0.1', ports: [{ port: 80 }] },
+    },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { a: 'b' } },
+    { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'c' }, spec: {} },
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { selector: {}, template } },
+    { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 's' }, spec: { selector: {}, template } },
+    { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'd' }, spec: { selector: {}, template } },
+    { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j' }, spec: { template } },
+    {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'c' },
+      spec: { schedule: '* * * * *', jobTemplate: { spec: { template } } },
+    },
+  ];
+  for (const o of objects) {
+    const once = defaultObject(o as never);
+    assert.deepEqual(defaultObject(once), once, (o as { kind: string }).kind);
+  }
+});
+
+test('resource quantities are stored canonical and rounded up to milli; hostNetwork hostPorts on pods only', () => {
+  const pod = defaultPod({
+    metadata: { name: 'p' },
+    spec: {
+      hostNetwork: true,
+      containers: [
+        {
+          name: 'c',
+          image: 'x',
+          ports: [{ containerPort: 8080 }],
+          resources: { limits: { cpu: '0.5', memory: '1024Mi' }, requests: { cpu: '100u' } },
+        },
+      ],
+    },
+  });
+  assert.deepEqual(pod.spec.containers[0]?.resources, {
+    limits: { cpu: '500m', memory: '1Gi' },
+    requests: { cpu: '1m', memory: '1Gi' },
+  });
+  assert.equal(pod.spec.containers[0]?.ports?.[0]?.hostPort, 8080);
+  const d = defaultObject<Deployment>({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'd' },
+    spec: {
+      selector: {},
+      template: {
+        spec: { hostNetwork: true, containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 80 }] }] },
+      },
+    },
+  });
+  assert.equal(d.spec.template.spec.containers[0]?.ports?.[0]?.hostPort, undefined);
+});
+
+test('ClientIP session affinity gets the 3 h default timeout', () => {
+  const svc = defaultObject<Service>({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 's' },
+    spec: { sessionAffinity: 'ClientIP', ports: [{ port: 80 }] },
+  });
+  assert.deepEqual(svc.spec?.sessionAffinityConfig, { clientIP: { timeoutSeconds: 10800 } });
+});

@@ -2,16 +2,22 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   buildList,
+  computeTemplateHash,
   controllerOf,
   controllerRef,
   errorString,
+  fnv32a,
   formatMicroTime,
   formatTime,
+  generateName,
   isPodActive,
   isPodReady,
+  objectReference,
   type Pod,
   parseTime,
   resourceFor,
+  safeEncodeString,
+  tableWatchEvent,
   validateObject,
   withTypeMeta,
 } from '../src/index.js';
@@ -71,4 +77,47 @@ test('owner reference and finalizer rules', () => {
     'metadata.ownerReferences: Invalid value: []v1.OwnerReference{…}: Only one reference can have Controller set to true. Found "true" in references for ReplicaSet/a and ReplicaSet/b',
     'metadata.finalizers: Invalid value: []string{"orphan", "foregroundDeletion"}: finalizer orphan and foregroundDeletion cannot be both set',
   ]);
+});
+
+test('generated names, safe encoding and template hashes', () => {
+  let i = 0;
+  const seq = (n: number) => i++ % n;
+  assert.equal(generateName('web-', seq), 'web-bcdfg');
+  assert.equal(generateName('x'.repeat(70), () => 0).length, 63);
+  assert.match(safeEncodeString('1234567890'), /^[bcdfghjklmnpqrstvwxz2456789]{10}$/);
+  const a = computeTemplateHash({
+    spec: { containers: [{ name: 'a', image: 'x' }] },
+    metadata: { labels: { app: 'w' } },
+  });
+  const b = computeTemplateHash({
+    metadata: { labels: { app: 'w' } },
+    spec: { containers: [{ image: 'x', name: 'a' }] },
+  });
+  assert.equal(a, b, 'key order does not matter');
+  assert.notEqual(computeTemplateHash({ spec: {} }, 1), computeTemplateHash({ spec: {} }, 2));
+  assert.equal(fnv32a(''), 0x811c9dc5);
+  assert.equal(fnv32a('a'), 0xe40c292c);
+});
+
+test('object references and watch events as one-row tables', () => {
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p1', namespace: 'default', uid: 'u', resourceVersion: '7' },
+    spec: { containers: [] },
+  } as Pod;
+  assert.deepEqual(objectReference(pod, 'spec.containers{c}'), {
+    kind: 'Pod',
+    name: 'p1',
+    namespace: 'default',
+    uid: 'u',
+    apiVersion: 'v1',
+    resourceVersion: '7',
+    fieldPath: 'spec.containers{c}',
+  });
+  const ev = tableWatchEvent('MODIFIED', 'pods', pod, { now: 0, omitColumns: true });
+  assert.equal(ev.type, 'MODIFIED');
+  assert.equal(ev.object.columnDefinitions, null);
+  assert.equal(ev.object.metadata.resourceVersion, '7');
+  assert.equal(ev.object.rows.length, 1);
 });

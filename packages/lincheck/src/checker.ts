@@ -1,6 +1,6 @@
 import { Bitset } from './bitset.js';
 import { InvalidOptionsError } from './errors.js';
-import { effectiveReturn, type History, type Operation, UNKNOWN, validateHistory } from './history.js';
+import { type History, type Operation, UNKNOWN, validateHistory } from './history.js';
 import { canonicalString, type Model } from './model.js';
 
 /** `unknown`: the search ran out of its time or step budget before reaching a verdict. */
@@ -54,7 +54,7 @@ export interface PartitionResult<S, I, O> {
 
 export interface CheckResult<S, I, O> {
   result: Verdict;
-  /** One entry per partition checked, in the model's partition order; illegal ones first in `failures`. */
+  /** One entry per partition checked, in the model's partition order (see also `failures`). */
   partitions: PartitionResult<S, I, O>[];
   steps: number;
   elapsedMs: number;
@@ -67,6 +67,10 @@ export function failures<S, I, O>(result: CheckResult<S, I, O>): PartitionResult
 
 interface Entry {
   op: number;
+  /** Position in the initial time-ordered list; for a return entry, the operation's deadline rank. */
+  rank: number;
+  /** Call entries: 0 for read-only operations (tried first: they cost nothing to place), else 1. */
+  priority: number;
   /** Set on call entries: the matching return entry. */
   match: Entry | null;
   prev: Entry | null;
@@ -117,8 +121,9 @@ export function check<S, I, O>(
   const partitions: PartitionResult<S, I, O>[] = [];
   let illegal = false;
   let unknown = false;
-  for (const [i, part] of parts.entries()) {
-    const label = model.describePartition ? model.describePartition(part) : `partition ${i}`;
+  for (const [i, original] of parts.entries()) {
+    const part = model.prepare ? model.prepare(original) : original;
+    const label = model.describePartition ? model.describePartition(original) : `partition ${i}`;
     const result = checkPartition(model, part, label, budget);
     partitions.push(result);
     if (result.result === 'illegal') {
@@ -146,20 +151,21 @@ function validateOptions(options: CheckOptions): void {
 }
 
 /** The doubly linked list of call and return entries, in time order, behind a sentinel head. */
-function buildEntries(ops: History<unknown, unknown>): Entry {
+function buildEntries<I, O>(ops: History<I, O>, readOnly: (op: Operation<I, O>) => boolean): Entry {
   const events: Array<{ time: number; isCall: boolean; op: number }> = [];
   ops.forEach((op, i) => {
     events.push({ time: op.call, isCall: true, op: i });
-    events.push({ time: effectiveReturn(op), isCall: false, op: i });
+    events.push({ time: op.return, isCall: false, op: i });
   });
   // Calls sort before returns at equal times, so operations that touch in time count as concurrent:
   // with a coarse clock we cannot tell which came first, and rejecting would be a false alarm.
   events.sort((a, b) => a.time - b.time || (a.isCall === b.isCall ? a.op - b.op : a.isCall ? -1 : 1));
-  const head: Entry = { op: -1, match: null, prev: null, next: null };
+  const head: Entry = { op: -1, rank: -1, priority: 0, match: null, prev: null, next: null };
   const calls = new Map<number, Entry>();
   let tail = head;
-  for (const e of events) {
-    const entry: Entry = { op: e.op, match: null, prev: tail, next: null };
+  for (const [rank, e] of events.entries()) {
+    const priority = e.isCall && readOnly(ops[e.op]!) ? 0 : 1;
+    const entry: Entry = { op: e.op, rank, priority, match: null, prev: tail, next: null };
     tail.next = entry;
     tail = entry;
     if (e.isCall) calls.set(e.op, entry);
@@ -224,11 +230,11 @@ function hashNumber(n: number): number {
 }
 
 /**
- * Wing & Gong's search with Lowe's memoization, as Porcupine's `checkSingle` does it: walk the time
- * ordered list of entries; at a call, try to linearize that operation now (the model accepts it and
- * the resulting (linearized set, state) pair is new), and restart from the head; at a return, the
- * operation it belongs to was not linearized in time, so undo the most recent choice and try the next
- * candidate after it.
+ * Wing & Gong's search with Lowe's memoization, as Porcupine's `checkSingle` does it: the candidates
+ * at each point are the calls before the first pending return in the time-ordered entry list; try to
+ * linearize one (the model accepts it and the resulting (linearized set, state) pair is new), unlink
+ * its entries and look again; when no candidate fits, the first pending return's operation was not
+ * linearized in time, so undo the most recent choice and try the next candidate after it.
  */
 function checkPartition<S, I, O>(
   model: Model<S, I, O>,
@@ -237,10 +243,10 @@ function checkPartition<S, I, O>(
   budget: Budget,
 ): PartitionResult<S, I, O> {
   const startSteps = budget.steps;
-  const head = buildEntries(ops);
+  const head = buildEntries(ops, (op) => model.readOnly?.(op.input, op.output) === true);
   const bits = new Bitset(ops.length);
   const cache = new VisitedCache<S>(model.hash?.bind(model) ?? canonicalString, model.equal?.bind(model));
-  const stack: Array<{ entry: Entry; state: S }> = [];
+  const stack: Array<{ entry: Entry; state: S; frontier: Frontier; index: number }> = [];
   let state = model.init();
 
   // The deepest dead end is the best explanation of a failure. Depth counts operations with a known
@@ -274,38 +280,71 @@ function checkPartition<S, I, O>(
 
   if (ops.length > 0 && budget.exhausted()) return finish('unknown');
   cache.addIfAbsent(bits, state);
-  let entry = head.next;
-  while (head.next !== null && entry !== null) {
-    if (entry.match !== null) {
-      if (!budget.spend()) return finish('unknown');
-      const op = ops[entry.op]!;
-      const next = model.step(state, op.input, op.output);
-      if (next.ok) {
-        bits.set(entry.op);
-        if (cache.addIfAbsent(bits, next.state)) {
-          stack.push({ entry, state });
-          if (known(entry.op)) knownDepth++;
-          state = next.state;
-          lift(entry);
-          entry = head.next;
-          continue;
-        }
-        bits.clear(entry.op);
-      }
-      entry = entry.next;
-    } else {
-      recordDeadEnd(entry);
+  let frontier = collectFrontier(head);
+  let index = 0;
+  while (head.next !== null) {
+    const entry = frontier.candidates[index];
+    if (entry === undefined) {
+      // Every candidate failed: the first pending return was reached with its operation unplaced.
+      recordDeadEnd(frontier.deadline!);
       const top = stack.pop();
       if (top === undefined) return finish('illegal');
       state = top.state;
       if (known(top.entry.op)) knownDepth--;
       bits.clear(top.entry.op);
       unlift(top.entry);
-      entry = top.entry.next;
+      frontier = top.frontier;
+      index = top.index + 1;
+      continue;
     }
+    if (!budget.spend()) return finish('unknown');
+    const op = ops[entry.op]!;
+    const next = model.step(state, op.input, op.output);
+    if (next.ok) {
+      bits.set(entry.op);
+      if (cache.addIfAbsent(bits, next.state)) {
+        // An operation that never changes the state can always be moved to the earliest point it
+        // fits (nothing before it is needed later, nothing after it is disturbed), so once it fits
+        // here the alternatives at this point need no trying: if it fails, they all do.
+        const committed = model.readOnly?.(op.input, op.output) === true;
+        stack.push({ entry, state, frontier, index: committed ? frontier.candidates.length : index });
+        if (known(entry.op)) knownDepth++;
+        state = next.state;
+        lift(entry);
+        frontier = collectFrontier(head);
+        index = 0;
+        continue;
+      }
+      bits.clear(entry.op);
+    }
+    index++;
   }
-  if (head.next !== null) return finish(budget.exhausted() ? 'unknown' : 'illegal');
   return finish('ok');
+}
+
+interface Frontier {
+  /** The operations that may be linearized next: called before the first pending return. */
+  candidates: Entry[];
+  /** That first pending return entry. */
+  deadline: Entry | null;
+}
+
+/**
+ * The candidates at the current point, most urgent first: ordered by return, so the operation that
+ * must take effect soonest is tried first and one that may wait (a long write) is placed late. On
+ * histories that are linearizable this finds a witness with little backtracking — trying them in
+ * call order, as plain Wing & Gong does, places long writes too early and invalidates the reads of
+ * the old value still pending, which is what made histories of 16 clients on one register blow up.
+ */
+function collectFrontier(head: Entry): Frontier {
+  const candidates: Entry[] = [];
+  let entry = head.next;
+  while (entry !== null && entry.match !== null) {
+    candidates.push(entry);
+    entry = entry.next;
+  }
+  candidates.sort((a, b) => a.priority - b.priority || a.match!.rank - b.match!.rank);
+  return { candidates, deadline: entry };
 }
 
 /** Re-derives, for the deepest dead end, what was pending there and why each candidate failed. */
@@ -319,7 +358,7 @@ function describeStuck<S, I, O>(
   const linearized = new Set(best.ops);
   const candidates: Candidate<I, O>[] = [];
   // Pending at the dead end: not linearized, and called before the stuck operation had to return.
-  const deadline = effectiveReturn(ops[stuckOp]!);
+  const deadline = ops[stuckOp]!.return;
   ops.forEach((op, i) => {
     if (linearized.has(i) || op.call > deadline) return;
     const step = model.step(state, op.input, op.output);

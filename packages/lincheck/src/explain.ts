@@ -1,5 +1,5 @@
 import type { CheckResult, PartitionResult } from './checker.js';
-import { effectiveReturn, type Operation, UNKNOWN } from './history.js';
+import { type Operation, UNKNOWN } from './history.js';
 import { canonicalString, type Model } from './model.js';
 
 export interface ExplainOptions {
@@ -49,9 +49,9 @@ export function explainPartition<S, I, O>(
 ): string[] {
   const tailLength = options.prefixTail ?? 10;
   const origin = Math.min(...part.operations.map((op) => op.call));
-  const time = (t: number): string => (Number.isFinite(t) ? formatTime(t - origin) : 'never (outcome unknown)');
+  const time = (t: number): string => (Number.isFinite(t) ? formatTime(t - origin) : 'open (outcome unknown)');
   const opLine = (op: Operation<I, O>): string =>
-    `client ${String(op.clientId)}  [${time(op.call)} .. ${time(effectiveReturn(op))}]  ${describeOperation(model, op)}`;
+    `client ${String(op.clientId)}  [${time(op.call)} .. ${time(op.return)}]  ${describeOperation(model, op)}`;
   const lines: string[] = [];
   const verdict =
     part.result === 'illegal' ? 'NOT LINEARIZABLE' : 'UNDECIDED (budget ran out; showing the deepest point reached)';
@@ -97,8 +97,8 @@ function timeline<S, I, O>(part: PartitionResult<S, I, O>, model: Model<S, I, O>
     // The pending operations, the end of the prefix, and whatever overlaps them in time.
     const focus = new Set<Operation<I, O>>([stuckOp, ...pending, ...part.linearization.slice(-8)]);
     const from = Math.min(...[...focus].map((op) => op.call));
-    const to = effectiveReturn(stuckOp);
-    for (const op of part.operations) if (op.call <= to && effectiveReturn(op) >= from) focus.add(op);
+    const to = stuckOp.return;
+    for (const op of part.operations) if (op.call <= to && op.return >= from) focus.add(op);
     shown = [...focus];
     if (shown.length > maxOps) {
       // Keep the operations closest in time to the stuck one.
@@ -106,10 +106,10 @@ function timeline<S, I, O>(part: PartitionResult<S, I, O>, model: Model<S, I, O>
       shown = shown.slice(0, maxOps);
     }
   }
-  shown.sort((a, b) => a.call - b.call || effectiveReturn(a) - effectiveReturn(b));
+  shown.sort((a, b) => a.call - b.call || a.return - b.return);
   if (shown.length === 0) return [];
 
-  const stamps = [...new Set(shown.flatMap((op) => [op.call, effectiveReturn(op)]).filter(Number.isFinite))].sort(
+  const stamps = [...new Set(shown.flatMap((op) => [op.call, op.return]).filter(Number.isFinite))].sort(
     (a, b) => a - b,
   );
   const column = (t: number): number => {
@@ -125,8 +125,8 @@ function timeline<S, I, O>(part: PartitionResult<S, I, O>, model: Model<S, I, O>
   ];
   for (const op of shown) {
     const start = column(op.call);
-    const end = column(effectiveReturn(op));
-    const unknown = !Number.isFinite(effectiveReturn(op));
+    const end = column(op.return);
+    const unknown = !Number.isFinite(op.return);
     const bar =
       ' '.repeat(start) +
       (unknown ? `[${'-'.repeat(Math.max(0, width - start - 2))}>` : `[${'='.repeat(Math.max(0, end - start - 1))}]`);

@@ -12,8 +12,12 @@ export type ClientId = string | number;
 
 /**
  * One completed (or abandoned) operation of a concurrent history. `call` and `return` come from one
- * monotonic clock shared by all clients. An operation whose `output` is `UNKNOWN` is treated as if it
- * returned at `Infinity`, whatever `return` says: it may be linearized anywhere after its call.
+ * monotonic clock shared by all clients; the operation took effect at some instant between them.
+ *
+ * An operation whose outcome is unknown has `output: UNKNOWN` and, normally, `return: Infinity`: it
+ * may take effect at any point after its call, or never (`HistoryRecorder.fail` and
+ * `eventsToOperations` record it so). A finite `return` with an `UNKNOWN` output says more: the
+ * operation took effect by then or never — e.g. a server that answered "aborted, may have applied".
  */
 export interface Operation<I, O> {
   clientId: ClientId;
@@ -29,11 +33,6 @@ export function isUnknown<O>(output: O | Unknown): output is Unknown {
   return output === UNKNOWN;
 }
 
-/** The operation's effective return time: `Infinity` when its outcome is unknown. */
-export function effectiveReturn(op: Operation<unknown, unknown>): number {
-  return op.output === UNKNOWN ? Number.POSITIVE_INFINITY : op.return;
-}
-
 /** Throws `InvalidHistoryError` unless every operation has a finite call no later than its return. */
 export function validateHistory(history: History<unknown, unknown>): void {
   for (let i = 0; i < history.length; i++) {
@@ -44,7 +43,7 @@ export function validateHistory(history: History<unknown, unknown>): void {
         `operation ${i} (client ${String(op.clientId)}): call time must be a finite number`,
       );
     }
-    const ret = effectiveReturn(op);
+    const ret = op.return;
     if (typeof ret !== 'number' || Number.isNaN(ret)) {
       throw new InvalidHistoryError(`operation ${i} (client ${String(op.clientId)}): return time must be a number`);
     }

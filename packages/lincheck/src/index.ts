@@ -19,7 +19,6 @@ export {
 export { describeOperation, type ExplainOptions, explain, explainPartition } from './explain.js';
 export {
   type ClientId,
-  effectiveReturn,
   eventsToOperations,
   type History,
   type HistoryEvent,
@@ -43,5 +42,11 @@ export {
   type KvState,
   partitionByKey,
 } from './models/kv.js';
-export { type RegisterInput, type RegisterOutput, registerModel } from './models/register.js';
+export {
+  type RegisterInput,
+  type RegisterOutput,
+  type RegisterState,
+  registerModel,
+  UnreadValue,
+} from './models/register.js';
 export { HistoryRecorder } from './recorder.js';

@@ -7,9 +7,10 @@ export type StepResult<S> = { ok: true; state: S } | { ok: false; reason?: strin
  * A sequential specification: what a correct, single-copy object does. The checker asks whether the
  * concurrent history can be ordered so that `step` accepts every operation in turn.
  *
- * `step` must be pure (never mutate `state`) and must accept an `UNKNOWN` output whenever the input
- * could have run in that state, returning the state as if it took effect. (An unknown operation that
- * never took effect is covered by the checker linearizing it last, after every known operation.)
+ * `step` must be pure (never mutate `state`) and must accept an `UNKNOWN` output in every state,
+ * returning the state as if the operation took effect there (unchanged if it could not have). An
+ * unknown operation that never took effect is covered by the checker linearizing it last, after
+ * every known operation, which relies on that.
  */
 export interface Model<S, I, O> {
   /** For messages only. */
@@ -21,8 +22,23 @@ export interface Model<S, I, O> {
    * iff each part is — true per key for a key-value store whose operations touch one key each).
    */
   partition?(history: History<I, O>): History<I, O>[];
+  /**
+   * Simplifies one part before the search without changing its verdict. Unknown-outcome operations
+   * are what make the search blow up (each may or may not be in every linearized set), so models
+   * use this to drop the ones nothing could have observed and to bound the others: an unknown write
+   * of a value written by no other operation must have taken effect before the first read of it.
+   * Explanations show the prepared part.
+   */
+  prepare?(part: History<I, O>): History<I, O>;
   /** A short label for one part, e.g. `key "a"`. */
   describePartition?(part: History<I, O>): string;
+  /**
+   * True if this operation, whenever `step` accepts it, returns the state unchanged (a read). The
+   * checker then places such an operation as soon as it fits without trying alternatives, which
+   * removes most backtracking on read-heavy histories. Returning true for an operation that can
+   * change the state makes the checker miss linearizations (false alarms), so when in doubt, false.
+   */
+  readOnly?(input: I, output: O | Unknown): boolean;
   /**
    * A hash of `state` for the checker's cache of visited (linearized set, state) pairs. Equal states
    * must hash equally. Without `equal`, states with equal hashes are taken to be equal, so the hash
@@ -85,6 +101,7 @@ export function determinize<S, I, O>(model: NondeterministicModel<S, I, O>): Mod
     return [...byHash.keys()].sort().map((k) => byHash.get(k)!);
   };
   const result: Model<readonly S[], I, O> = {
+    name: model.name,
     init: () => normalize(model.init()),
     step(states, input, output) {
       const next = normalize(states.flatMap((s) => model.step(s, input, output)));
@@ -93,8 +110,12 @@ export function determinize<S, I, O>(model: NondeterministicModel<S, I, O>): Mod
     },
     hash: (states) => states.map(hashOf).join('|'),
   };
-  if (model.name !== undefined) (result as { name?: string }).name = model.name;
   if (model.partition) result.partition = model.partition.bind(model);
+  if (model.prepare) result.prepare = model.prepare.bind(model);
+  if (model.readOnly) {
+    // Read-only for every state in the set means read-only for the set.
+    result.readOnly = model.readOnly.bind(model);
+  }
   if (model.describePartition) result.describePartition = model.describePartition.bind(model);
   if (model.describe) result.describe = model.describe.bind(model);
   const describeState = model.describeState?.bind(model);

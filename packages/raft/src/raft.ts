@@ -108,7 +108,14 @@ export class Raft {
     const { hardState, confState } = config.storage.initialState();
     this.applyConfState(confState);
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
-    if (config.applied !== undefined && config.applied > 0) this.log.appliedTo(config.applied);
+    if (config.applied !== undefined && config.applied > 0) {
+      if (config.applied > this.log.committed) {
+        throw new InvalidConfigError(
+          `applied ${config.applied} is beyond the persisted commit index ${this.log.committed}`,
+        );
+      }
+      this.log.appliedTo(Math.max(config.applied, this.log.applied));
+    }
     this.becomeFollower(this.term, null);
   }
 
@@ -475,8 +482,12 @@ export class Raft {
         // A stale leader (or a member that was cut off while we moved on): answer so it learns our
         // term and steps down, instead of ignoring it forever.
         this.send(makeMessage({ type: 'MsgAppResp', to: m.from }));
-      } else if (m.type === 'MsgPreVote') {
-        this.send(makeMessage({ type: 'MsgPreVoteResp', to: m.from, term: this.term, reject: true }));
+      } else if (m.type === 'MsgPreVote' || m.type === 'MsgVote') {
+        // Reject with our term (Raft §5.1) so the candidate catches up. Ignoring it instead (as
+        // etcd does for MsgVote) can livelock without pre-vote: a member that only knows an old
+        // configuration of dead peers keeps raising its term exactly as fast as the candidate.
+        const type = m.type === 'MsgPreVote' ? 'MsgPreVoteResp' : 'MsgVoteResp';
+        this.send(makeMessage({ type, to: m.from, term: this.term, reject: true }));
       }
       return true;
     }

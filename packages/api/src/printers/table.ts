@@ -8,6 +8,8 @@ import type {
   TableCell,
   TableColumnDefinition,
   TableRow,
+  WatchEvent,
+  WatchEventType,
 } from '../types/meta.js';
 import { ageCol, nameCol, type PrintContext, type Printer } from './common.js';
 import {
@@ -122,4 +124,18 @@ export function buildTable(resource: string, objects: readonly KubeObject[], opt
     columnDefinitions: opts.omitColumns === true ? null : columnDefinitions(resource),
     rows: objects.map((o) => tableRow(resource, o, opts)),
   };
+}
+
+/**
+ * A watch event for `kubectl get -w` (contract §4): the object wrapped as a one-row Table. Column
+ * definitions may be sent only with the first event (`omitColumns` for the rest).
+ */
+export function tableWatchEvent(
+  type: Exclude<WatchEventType, 'ERROR' | 'BOOKMARK'>,
+  resource: string,
+  obj: KubeObject,
+  opts: TableOptions,
+): WatchEvent<Table> {
+  const rv = opts.resourceVersion ?? obj.metadata?.resourceVersion;
+  return { type, object: buildTable(resource, [obj], rv === undefined ? opts : { ...opts, resourceVersion: rv }) };
 }

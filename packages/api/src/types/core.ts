@@ -489,6 +489,7 @@ export interface Service {
     type?: ServiceType;
     externalIPs?: string[];
     sessionAffinity?: 'ClientIP' | 'None';
+    sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
     loadBalancerIP?: string;
     externalName?: string;
     externalTrafficPolicy?: 'Cluster' | 'Local';

@@ -88,6 +88,8 @@ export type CasResult =
   | { succeeded: true; revision: number }
   | { succeeded: false; revision: number; current?: KeyValue };
 
+const LAST_ATTEMPT_MIN_MS = 1500;
+
 /** Errors that mean "this member could not take the request; it did nothing with it". */
 function isRetryableServerError(err: EtcdError): boolean {
   return err instanceof NoLeaderError || err instanceof NotEnoughMembersError || err instanceof StoppedError;
@@ -338,6 +340,9 @@ export class EtcdClient {
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - this.runtime.monotonic();
       if (remaining <= 0) break;
+      // A member without a leader waits up to about an election timeout before saying so; an
+      // attempt with less time left than that would only turn a clear "no leader" into a timeout.
+      if (lastErr instanceof EtcdError && remaining < LAST_ATTEMPT_MIN_MS) break;
       const idx = this.preferred % this.endpoints.length;
       const endpoint = this.endpoints[idx]!;
       try {

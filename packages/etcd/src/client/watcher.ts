@@ -62,6 +62,17 @@ export class Watcher implements AsyncIterable<WatchResponse> {
     return this.nextRevision;
   }
 
+  /**
+   * Asks the member for a progress notification on this watch (etcd's RequestProgress): a response
+   * with no events whose header revision says everything up to it has been delivered.
+   */
+  async requestProgress(timeoutMs = 5000): Promise<void> {
+    if (!this.conn) throw new StoppedError('etcd client: watch is not connected');
+    await this.conn.call(Methods.watchProgress, {}, timeoutMs);
+  }
+
+  private conn: MemberConnection | undefined;
+
   start(): void {
     if (this.closed) return;
     const req: WatchCreateRequest = { key: this.key };
@@ -77,6 +88,7 @@ export class Watcher implements AsyncIterable<WatchResponse> {
       this.fail(err instanceof Error ? err : new Error(String(err)));
       return;
     }
+    this.conn = conn;
     this.stream = conn.stream(Methods.watch, req, {
       onMessage: (msg) => this.onMessage(msg as WatchResponse),
       onEnd: (err) => this.onEnd(err),

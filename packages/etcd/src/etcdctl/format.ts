@@ -21,7 +21,10 @@ export function humanizeBytes(n: number): string {
   const sizes = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
   const e = Math.floor(Math.log(n) / Math.log(1000));
   const val = Math.floor((n / 1000 ** e) * 10 + 0.5) / 10;
-  return val < 10 ? `${val.toFixed(1)} ${sizes[e]}` : `${val.toFixed(0)} ${sizes[e]}`;
+  if (val < 10) return `${val.toFixed(1)} ${sizes[e]}`;
+  // Go's %.0f rounds halves to even (20.5 -> "20"); toFixed would round them up.
+  const whole = val % 1 === 0.5 ? (Math.floor(val) % 2 === 0 ? Math.floor(val) : Math.ceil(val)) : Math.round(val);
+  return `${whole} ${sizes[e]}`;
 }
 
 /** Renders a table the way olekukonko/tablewriter does with ALIGN_RIGHT (header centred). */

@@ -38,7 +38,7 @@ export const MEMBER_USAGE = `usage: kemu etcd --name NAME --data-dir DIR --liste
   [--admin-port N]              admin endpoint (/healthz, /readyz, /metrics, /faults); 0 = none (default)
   [--heartbeat-interval MS]     default 100
   [--election-timeout MS]       default 1000 (at least 5x the heartbeat interval)
-  [--snapshot-count N]          applied entries between snapshots, default 10000
+  [--snapshot-count N]          applied entries between snapshots, default 100000 (etcd's)
   [--snapshot-catchup-entries N] entries kept behind a snapshot, default 5000 (capped to the snapshot count)
   [--initial-cluster-state new|existing]  default new
   [--max-request-bytes N]       default 1572864 (1.5 MiB)
@@ -134,7 +134,7 @@ export function parseMemberFlags(argv: readonly string[]): MemberConfig {
       `--election-timeout (${electionTimeoutMs}) must be at least 5x --heartbeat-interval (${heartbeatIntervalMs})`,
     );
   }
-  const snapshotCount = parseIntFlag('--snapshot-count', values.get('snapshot-count') ?? '10000', 1, 1e9);
+  const snapshotCount = parseIntFlag('--snapshot-count', values.get('snapshot-count') ?? '100000', 1, 1e9);
   const catchUp = parseIntFlag('--snapshot-catchup-entries', values.get('snapshot-catchup-entries') ?? '5000', 0, 1e9);
   const state = values.get('initial-cluster-state') ?? 'new';
   if (state !== 'new' && state !== 'existing') {

@@ -12,6 +12,7 @@ import { MvccStore } from '../mvcc/store.js';
 import type { EtcdRequest, EtcdResponse, RangeRequest, RangeResponse } from '../mvcc/types.js';
 import {
   EtcdError,
+  LeaderChangedError,
   LeaseNotFoundError,
   MemberExistsError,
   MemberNotFoundError,
@@ -41,6 +42,9 @@ import { createRaftDriver, type RaftDriver } from './raft-driver.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { AppliedWaiters, ProposalWaiters } from './waiters.js';
 
+/** What a leader may send before its own write is durable (see handleReady). */
+const EARLY_MESSAGES: ReadonlySet<string> = new Set(['MsgApp', 'MsgHeartbeat', 'MsgSnap']);
+
 export interface MemberInfo {
   name: string;
   url: string;
@@ -50,6 +54,8 @@ export interface MemberInfo {
 /** How a member sends Raft messages; implemented over the wire by PeerTransport. */
 export interface RaftSender {
   send(messages: Message[]): void;
+  /** Whether the link to `peer` is up right now. */
+  isConnected(peer: string): boolean;
 }
 
 export interface EtcdServerDeps {
@@ -233,6 +239,21 @@ export class EtcdServer {
     this.kick();
   }
 
+  /**
+   * A MsgProp (a follower forwarding proposals to its leader) could not even be sent: those
+   * proposals certainly were not applied, so their clients get a retryable "no leader".
+   */
+  proposalsUndeliverable(msg: Message): void {
+    for (const e of msg.entries) {
+      try {
+        const p = decodeProposal(e.data);
+        this.proposals.fail(p.id, new NoLeaderError('etcdserver: no leader (the leader is unreachable)'));
+      } catch {
+        // not one of ours
+      }
+    }
+  }
+
   reportSnapshot(peer: string, ok: boolean): void {
     this.raft.reportSnapshot(peer, ok);
     this.kick();
@@ -278,6 +299,11 @@ export class EtcdServer {
 
   walStats(): ReturnType<Wal['stats']> {
     return this.wal.stats();
+  }
+
+  /** How long a request waits for a leader to appear before failing with "no leader". */
+  leaderWaitMs(): number {
+    return Math.min(this.cfg.requestTimeoutMs, this.cfg.electionTimeoutMs);
   }
 
   /** Waits (bounded) for a leader; rejects with a typed error saying why there is none. */
@@ -329,7 +355,13 @@ export class EtcdServer {
     const data = encodeProposal(p);
     if (data.length > this.cfg.maxRequestBytes) throw new RequestTooLargeError();
     const started = this.runtime.monotonic();
-    await this.waitForLeader(Math.min(this.cfg.requestTimeoutMs, 2 * this.cfg.electionTimeoutMs));
+    const lead = await this.waitForLeader(this.leaderWaitMs());
+    if (lead !== this.cfg.name && this.sender && !this.sender.isConnected(lead)) {
+      // Forwarding to a leader we cannot reach would lose the proposal; say "no leader" (retryable)
+      // and let the link failure turn into an election.
+      this.peerUnreachable(lead);
+      throw new NoLeaderError('etcdserver: no leader (the leader is unreachable)');
+    }
     const remaining = this.cfg.requestTimeoutMs - (this.runtime.monotonic() - started);
     const done = this.proposals.wait(p.id, Math.max(1, remaining), () => new RequestTimeoutError());
     try {
@@ -370,7 +402,7 @@ export class EtcdServer {
   /** A linearizable barrier: resolves when this member's store reflects every write acknowledged before the call. */
   async linearizableBarrier(): Promise<void> {
     const started = this.runtime.monotonic();
-    await this.waitForLeader(Math.min(this.cfg.requestTimeoutMs, 2 * this.cfg.electionTimeoutMs));
+    await this.waitForLeader(this.leaderWaitMs());
     const remaining = Math.max(1, this.cfg.requestTimeoutMs - (this.runtime.monotonic() - started));
     let timer: TimerHandle | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -453,12 +485,18 @@ export class EtcdServer {
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.state);
     if (rd.hardState) this.term = rd.hardState.term;
-    // A follower or candidate persists before sending anything that depends on it (votes, append
-    // acks): a member that crashes after answering must remember what it answered. The leader sends
-    // its appends first and writes its own log in parallel (Raft thesis §10.2.1): @kemu/raft counts
-    // the leader's own log toward a quorum only after advance(), i.e. once it is durable here too.
-    const leaderSendsFirst = this.role === 'leader';
-    if (leaderSendsFirst) this.send(rd.messages);
+    // Messages go out after the write they depend on is durable (a member that crashes after
+    // answering must remember what it answered). Exception, per the Ready contract of @kemu/raft
+    // (etcd's "leader writes in parallel", Raft thesis §10.2.1): while term and vote are unchanged,
+    // a leader's MsgApp/MsgHeartbeat/MsgSnap may leave before its own fsync, because Raft counts the
+    // leader's log toward a quorum only after advance(), i.e. once it is durable here too.
+    const hs = rd.hardState;
+    const termVoteDurable = !hs || (hs.term === this.latestHardState.term && hs.vote === this.latestHardState.vote);
+    let later = rd.messages;
+    if (this.role === 'leader' && termVoteDurable) {
+      this.send(rd.messages.filter((m) => EARLY_MESSAGES.has(m.type)));
+      later = rd.messages.filter((m) => !EARLY_MESSAGES.has(m.type));
+    }
     if (rd.snapshot) await this.persistSnapshot(rd.snapshot);
     if (rd.hardState) this.latestHardState = rd.hardState;
     if (rd.mustSync) {
@@ -470,7 +508,7 @@ export class EtcdServer {
     // rides along with the next durable write, and a member that loses it relearns it from the
     // leader. Writing it separately would put a second fsync in front of the next append.
     this.raft.persisted(rd);
-    if (!leaderSendsFirst) this.send(rd.messages);
+    this.send(later);
     if (rd.snapshot) this.applySnapshot(rd.snapshot);
     if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
     for (const rs of rd.readStates) this.reads.onReadState(new TextDecoder().decode(rs.requestCtx), rs.index);
@@ -486,6 +524,12 @@ export class EtcdServer {
     const wasLeader = this.role === 'leader';
     this.role = role;
     if (lead !== this.lead) {
+      if (this.lead !== null && this.proposals.size > 0) {
+        // Proposals handed to the old leader (ours or forwarded) may or may not commit under the
+        // next one. Say so now ("leader changed": outcome unknown, not retried by clients) rather
+        // than leaving the clients hanging until the request timeout.
+        this.proposals.failAll(new LeaderChangedError());
+      }
       this.lead = lead;
       this.leaderChanges++;
       this.deps.metrics?.leaderChanges.inc();
@@ -581,7 +625,10 @@ export class EtcdServer {
         this.runtime.setTimeout(() => void this.stop(), 100);
       }
       if (this.proposals.has(p.id)) {
-        this.proposals.trigger(p.id, this.memberList().map((m) => this.describeMember(m)) as unknown as EtcdResponse);
+        this.proposals.trigger(
+          p.id,
+          this.memberList().map((m) => this.describeMember(m)),
+        );
       }
     }
   }

@@ -102,6 +102,10 @@ export class PeerTransport implements RaftSender {
     return c;
   }
 
+  isConnected(peer: string): boolean {
+    return this.clients.get(peer)?.isConnected === true;
+  }
+
   /** Makes sure a link to `peer` exists (called for the leader so its loss is noticed at once). */
   watchPeer(peer: string): void {
     if (peer !== this.opts.self) this.client(peer);
@@ -121,6 +125,7 @@ export class PeerTransport implements RaftSender {
     for (const [peer, list] of byPeer) {
       const c = this.client(peer);
       if (!c?.isConnected) {
+        for (const m of list) if (m.type === 'MsgProp') this.server?.proposalsUndeliverable(m);
         this.server?.peerUnreachable(peer);
         continue;
       }
@@ -128,6 +133,7 @@ export class PeerTransport implements RaftSender {
         c.notify(RAFT_MESSAGES, list);
       } catch (err) {
         this.opts.log.debug({ err, peer }, 'raft: send failed');
+        for (const m of list) if (m.type === 'MsgProp') this.server?.proposalsUndeliverable(m);
         this.server?.peerUnreachable(peer);
       }
     }

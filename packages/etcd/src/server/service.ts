@@ -165,12 +165,11 @@ export class EtcdService {
   }
 
   private async range(body: unknown): Promise<unknown> {
-    const f = fields(body, 'range');
-    const serializable = f.serializable === true;
-    const { serializable: _s, ...req } = f;
-    checkRequest({ ...req, type: 'range' });
-    const res = await this.server.range({ ...(req as object), type: 'range' } as never, serializable);
-    return this.withHeader(res);
+    const { serializable, ...rest } = fields(body, 'range');
+    const req = { ...rest, type: 'range' };
+    checkRequest(req);
+    if (req.type !== 'range') throw new InvalidRequestError('range: not a range request');
+    return this.withHeader(await this.server.range(req, serializable === true));
   }
 
   private async write(body: unknown, type: 'put' | 'deleteRange' | 'compact'): Promise<unknown> {
@@ -218,9 +217,7 @@ export class EtcdService {
 
   private async onLeader<T>(method: string, body: unknown, local: () => T): Promise<T> {
     if (this.server.isLeader) return local();
-    const leader = await this.server.waitForLeader(
-      Math.min(this.server.cfg.requestTimeoutMs, 2 * this.server.cfg.electionTimeoutMs),
-    );
+    const leader = await this.server.waitForLeader(this.server.leaderWaitMs());
     if (leader === this.server.cfg.name) return local();
     return (await this.forward(leader, method, body, this.server.cfg.requestTimeoutMs)) as T;
   }

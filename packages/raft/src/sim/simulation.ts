@@ -1,3 +1,4 @@
+import type { ConfChange } from '../conf-change.js';
 import { decodeConfChange } from '../conf-change.js';
 import { RaftError } from '../errors.js';
 import { RawNode } from '../raw-node.js';
@@ -62,6 +63,10 @@ interface SimParams {
   crashMidReady: boolean;
   crashAfterReady: number;
   crashAfterVote: number;
+  /** Whether this seed adds and removes members. */
+  membership: boolean;
+  /** Small values make committed entries arrive over several Readys. */
+  maxCommittedSizePerReady: number;
   /** Leader-churn nemesis: chance that a new leader is killed or cut off within a few steps of winning. */
   leaderChurn: number;
   /** The nemesis strikes within [0, churnDelay) steps. */
@@ -83,6 +88,7 @@ class SimMember {
   pendingProposals = new Set<string>();
   pendingReads = new Map<string, PendingRead>();
   snapshotReports: { to: string; ok: boolean }[] = [];
+  unreachable = new Set<string>();
 
   constructor(
     readonly id: string,
@@ -121,6 +127,8 @@ export class Simulation {
   private readonly trace: ((line: string) => void) | undefined;
   private readonly chaosSteps: number;
   private now = 0;
+  /** Members whose removal some member applied: they are out for good (ids are never reused). */
+  private readonly removed = new Set<string>();
   private churnAt: { id: string; term: number; at: number } | null = null;
   private healAt = 0;
   private valueCounter = 0;
@@ -160,6 +168,8 @@ export class Simulation {
       crashMidReady: r.chance(0.5),
       crashAfterReady: r.chance(0.5) ? 0.004 : 0,
       crashAfterVote: r.chance(0.5) ? 0.1 : 0,
+      membership: r.chance(0.5),
+      maxCommittedSizePerReady: r.chance(0.3) ? 64 : 16 * 1024 * 1024,
       leaderChurn: r.chance(0.3) ? 0.3 + r.next() * 0.6 : 0,
       churnDelay: 4,
     };
@@ -208,11 +218,13 @@ export class Simulation {
       checkQuorum: p.checkQuorum,
       maxSizePerMsg: p.maxSizePerMsg,
       maxInflightMsgs: p.maxInflightMsgs,
+      maxCommittedSizePerReady: p.maxCommittedSizePerReady,
       // The state machine is volatile: it restarts from the persisted snapshot and raft replays the rest.
       applied: m.storage.snapshot().metadata.index,
     });
     const snap = m.storage.snapshot();
-    m.sm = decodeState(snap.data);
+    // A member that joined later starts empty, until the leader sends it a snapshot.
+    m.sm = snap.metadata.index === 0 ? [] : decodeState(snap.data);
     m.confState = snap.metadata.confState;
     m.tickCredit = 0;
   }
@@ -223,6 +235,7 @@ export class Simulation {
     m.pendingProposals.clear();
     m.pendingReads.clear();
     m.snapshotReports = [];
+    m.unreachable.clear();
     m.restartAt = this.now + this.rng.int(1, restartWithin);
     this.stats.crashes++;
     this.log(`${m.id} CRASH (${why}); persisted term=${m.storage.hardState().term} last=${m.storage.lastIndex()}`);
@@ -272,6 +285,9 @@ export class Simulation {
     if (msg.type === 'MsgSnap') {
       this.stats.snapshotsSent++;
       if (!ok) from.snapshotReports.push({ to: msg.to, ok: false });
+    } else if (!ok && !this.network.canReach(msg.from, msg.to)) {
+      // Like a real transport, a failed connection is reported (it makes the leader probe again).
+      from.unreachable.add(msg.to);
     }
   }
 
@@ -284,6 +300,10 @@ export class Simulation {
         const reports = m.snapshotReports;
         m.snapshotReports = [];
         for (const r of reports) node.reportSnapshot(r.to, r.ok ? 'finish' : 'failure');
+      }
+      if (m.unreachable.size > 0) {
+        for (const id of m.unreachable) node.reportUnreachable(id);
+        m.unreachable.clear();
       }
       if (!node.hasReady()) return;
       const rd = node.ready();
@@ -365,7 +385,12 @@ export class Simulation {
       m.sm.push(key);
       if (e.index > this.stats.appliedIndex) this.stats.appliedIndex = e.index;
       if (e.type === 'conf-change') {
-        m.confState = node.applyConfChange(decodeConfChange(e.data));
+        const cc = decodeConfChange(e.data);
+        m.confState = node.applyConfChange(cc);
+        if (cc.type === 'remove-node' && !this.removed.has(cc.nodeId)) {
+          this.removed.add(cc.nodeId);
+          this.log(`${cc.nodeId} is removed from the cluster (applied at ${e.index})`);
+        }
       } else if (e.data.length > 0) {
         const value = decoder.decode(e.data);
         if (m.pendingProposals.delete(value)) {
@@ -483,6 +508,8 @@ export class Simulation {
       'network',
       'transfer',
       'leader-lost',
+      'membership',
+      'membership',
     ] as const);
     switch (kind) {
       case 'partition': {
@@ -555,6 +582,9 @@ export class Simulation {
         this.log(`transfer leadership ${leader.id} -> ${to}`);
         break;
       }
+      case 'membership':
+        if (this.params.membership) this.changeMembership();
+        break;
       case 'leader-lost': {
         for (const m of live) {
           const lead = (m.node as RawNode).status().softState.lead;
@@ -565,6 +595,40 @@ export class Simulation {
         }
         break;
       }
+    }
+  }
+
+  /**
+   * A client asks the leader to remove a voter (possibly the leader itself), to add a brand-new
+   * member (empty storage; it joins from a snapshot) as voter or learner, or to promote a learner.
+   */
+  private changeMembership(): void {
+    const leader = this.currentLeader();
+    if (leader === null) return;
+    const cs = leader.confState;
+    const r = this.rng;
+    let cc: ConfChange;
+    if (cs.learners.length > 0 && r.chance(0.5)) {
+      cc = { type: 'add-voter', nodeId: r.pick(cs.learners), context: '' };
+    } else if (cs.voters.length >= 3 && (this.ids.length >= this.options.members + 2 || r.chance(0.5))) {
+      cc = { type: 'remove-node', nodeId: r.pick(cs.voters), context: '' };
+    } else if (this.ids.length < this.options.members + 2) {
+      const id = `n${this.ids.length + 1}`;
+      const m = new SimMember(id, new MemoryStorage(), this.rng.fork());
+      this.members.set(id, m);
+      this.ids.push(id);
+      this.start(m);
+      this.log(`${id} STARTED as a new, empty member`);
+      cc = { type: r.chance(0.3) ? 'add-learner' : 'add-voter', nodeId: id, context: '' };
+    } else {
+      return;
+    }
+    try {
+      (leader.node as RawNode).proposeConfChange(cc);
+      this.log(`client proposes conf change ${cc.type} ${cc.nodeId} at ${leader.id}`);
+    } catch (err) {
+      if (!(err instanceof RaftError)) throw err;
+      this.log(`conf change ${cc.type} ${cc.nodeId} refused: ${err.message}`);
     }
   }
 
@@ -611,8 +675,9 @@ export class Simulation {
     this.now++;
     this.checker.step = this.now;
     this.stats.steps = this.now;
+    if (!chaos) this.retireRemoved();
     for (const m of this.members.values()) {
-      if (m.node === null && (m.restartAt <= this.now || !chaos)) this.restart(m);
+      if (m.node === null && !this.removed.has(m.id) && (m.restartAt <= this.now || !chaos)) this.restart(m);
     }
     if (chaos) {
       if (this.churnAt !== null && this.churnAt.at <= this.now) this.churn();
@@ -622,6 +687,7 @@ export class Simulation {
         this.log('FAULT leader churn: heal');
       }
       if (this.rng.chance(this.params.faultRate)) this.fault();
+      if (this.params.membership && this.rng.chance(0.015)) this.changeMembership();
       if (this.rng.chance(this.params.proposeRate)) this.propose();
       if (this.rng.chance(this.params.readRate)) this.read();
     }
@@ -644,7 +710,27 @@ export class Simulation {
   /** Every member applied the probe and every acknowledged write. */
   private caughtUp(probeIndex: number): boolean {
     const target = Math.max(probeIndex, this.checker.maxAckedIndex);
-    return this.alive().every((m) => m.sm.length >= target);
+    return this.inConfig().every((m) => m.sm.length >= target);
+  }
+
+  /** Live members of the current leader's configuration (all live members when there is no leader). */
+  private inConfig(): SimMember[] {
+    const leader = this.currentLeader();
+    if (leader === null) return this.alive();
+    const cs = leader.confState;
+    return this.alive().filter((m) => cs.voters.includes(m.id) || cs.learners.includes(m.id));
+  }
+
+  /** Like etcd, a removed member's process shuts down (otherwise, without pre-vote, it keeps disrupting). */
+  private retireRemoved(): void {
+    for (const id of this.removed) {
+      const m = this.members.get(id);
+      if (m?.node) {
+        m.node = null;
+        m.restartAt = Number.MAX_SAFE_INTEGER;
+        this.log(`${id} shuts down (removed)`);
+      }
+    }
   }
 
   /** After healing: a leader must emerge and a new proposal must be applied everywhere. */
@@ -688,7 +774,7 @@ export class Simulation {
       return;
     }
     // Every acknowledged write is in every member's state machine, at the index it was acknowledged at.
-    for (const m of this.alive()) {
+    for (const m of this.inConfig()) {
       for (const [value, index] of this.checker.acked) {
         const key = m.sm[index - 1];
         if (key === undefined || key.slice(key.indexOf(':') + 1) !== value) {
