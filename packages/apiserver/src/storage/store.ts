@@ -1,5 +1,5 @@
 import { alreadyExistsStatus, conflictStatus, type GroupResource, type KubeObject, notFoundStatus } from '@kemu/api';
-import type { EtcdClient } from '@kemu/etcd';
+import type { EtcdClient, KeyValue } from '@kemu/etcd';
 import { ApiStatusError, toStatusError } from '../errors.js';
 import { decodeKv, encodeObject, keyString } from './codec.js';
 
@@ -26,6 +26,8 @@ interface ContinueToken {
 }
 
 const MAX_PAGE_FETCH = 1000;
+/** How often a write whose outcome was unknown (connection lost after sending, timeout) is resolved and retried. */
+const OUTCOME_RETRIES = 3;
 
 /**
  * Objects in etcd: get, create (only if absent), update and delete (compare-and-swap on the
@@ -52,45 +54,72 @@ export class ObjectStore {
 
   async create(key: string, obj: KubeObject, gr: GroupResource): Promise<KubeObject> {
     const name = obj.metadata.name ?? '';
-    let res: Awaited<ReturnType<EtcdClient['putIfModRevision']>>;
-    try {
-      res = await this.etcd.putIfModRevision(key, encodeObject(obj), 0);
-    } catch (err) {
-      throw toStatusError(err);
+    const value = encodeObject(obj);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.etcd.putIfModRevision(key, value, 0);
+        if (!res.succeeded) throw new ApiStatusError(alreadyExistsStatus(gr, name));
+        return withRv(obj, res.revision);
+      } catch (err) {
+        if (!maybeApplied(err) || attempt >= OUTCOME_RETRIES) throw toStatusError(err);
+        // The write may or may not have happened: look, then decide.
+        const current = await this.readBack(key, err);
+        if (current && sameBytes(current.value as Uint8Array, value)) return withRv(obj, current.modRevision);
+        if (current) throw new ApiStatusError(alreadyExistsStatus(gr, name));
+      }
     }
-    if (!res.succeeded) throw new ApiStatusError(alreadyExistsStatus(gr, name));
-    return withRv(obj, res.revision);
   }
 
   /** Writes `obj` if the stored object is still at `expectedRv`. */
   async update(key: string, obj: KubeObject, expectedRv: number, gr: GroupResource): Promise<KubeObject> {
     const name = obj.metadata.name ?? '';
-    let res: Awaited<ReturnType<EtcdClient['putIfModRevision']>>;
-    try {
-      res = await this.etcd.putIfModRevision(key, encodeObject(obj), expectedRv);
-    } catch (err) {
-      throw toStatusError(err);
+    const value = encodeObject(obj);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.etcd.putIfModRevision(key, value, expectedRv);
+        if (!res.succeeded) {
+          if (!res.current) throw new ApiStatusError(notFoundStatus(gr, name));
+          throw new ApiStatusError(conflictStatus(gr, name));
+        }
+        return withRv(obj, res.revision);
+      } catch (err) {
+        if (!maybeApplied(err) || attempt >= OUTCOME_RETRIES) throw toStatusError(err);
+        const current = await this.readBack(key, err);
+        if (!current) throw new ApiStatusError(notFoundStatus(gr, name));
+        if (current.modRevision !== expectedRv) {
+          if (sameBytes(current.value as Uint8Array, value)) return withRv(obj, current.modRevision);
+          throw new ApiStatusError(conflictStatus(gr, name));
+        }
+        // Still at the expected revision: the write did not happen; try again.
+      }
     }
-    if (!res.succeeded) {
-      if (!res.current) throw new ApiStatusError(notFoundStatus(gr, name));
-      throw new ApiStatusError(conflictStatus(gr, name));
-    }
-    return withRv(obj, res.revision);
   }
 
-  /** Removes the object if still at `expectedRv`; returns the deletion revision. */
+  /** Removes the object if still at `expectedRv`; returns the deletion revision (0 if unknown). */
   async delete(key: string, expectedRv: number, gr: GroupResource, name: string): Promise<number> {
-    let res: Awaited<ReturnType<EtcdClient['deleteIfModRevision']>>;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.etcd.deleteIfModRevision(key, expectedRv);
+        if (!res.succeeded) {
+          if (!res.current) throw new ApiStatusError(notFoundStatus(gr, name));
+          throw new ApiStatusError(conflictStatus(gr, name));
+        }
+        return res.revision;
+      } catch (err) {
+        if (!maybeApplied(err) || attempt >= OUTCOME_RETRIES) throw toStatusError(err);
+        const current = await this.readBack(key, err);
+        if (!current) return 0;
+        if (current.modRevision !== expectedRv) throw new ApiStatusError(conflictStatus(gr, name));
+      }
+    }
+  }
+
+  private async readBack(key: string, cause: unknown): Promise<KeyValue | undefined> {
     try {
-      res = await this.etcd.deleteIfModRevision(key, expectedRv);
-    } catch (err) {
-      throw toStatusError(err);
+      return await this.etcd.get(key);
+    } catch {
+      throw toStatusError(cause);
     }
-    if (!res.succeeded) {
-      if (!res.current) throw new ApiStatusError(notFoundStatus(gr, name));
-      throw new ApiStatusError(conflictStatus(gr, name));
-    }
-    return res.revision;
   }
 
   /**
@@ -153,6 +182,16 @@ export class ObjectStore {
       throw toStatusError(err);
     }
   }
+}
+
+/** Errors after which a write may or may not have been applied. */
+function maybeApplied(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ETCD_TIMEOUT' || code === 'ETCD_UNAVAILABLE' || code === 'ETCD_LEADER_CHANGED';
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 }
 
 function isCompacted(err: unknown): boolean {
