@@ -120,7 +120,7 @@ test("an unknown outcome that turns out to be someone else's write is a conflict
   await store.create(key, cm('a'), gr);
   // Our write is lost; meanwhile another writer changed the object.
   const original = etcd.putIfModRevision.bind(etcd);
-  etcd.putIfModRevision = async (k, v, rev) => {
+  etcd.putIfModRevision = async (k, _ours, rev) => {
     etcd.putIfModRevision = original;
     await original(k, encodeObject(cm('theirs')), rev);
     throw new Unknown();
