@@ -239,3 +239,24 @@ test('wire API: list, create, watch with bookmarks, typed errors, 410 Expired af
     await client.close();
   }
 });
+
+test('losing the etcd majority: a clear 503, the apiserver stays up, writes resume once quorum is back', async () => {
+  for (const m of c.etcd) if (!m.running) m.start();
+  await c.etcdLeader();
+  const [m0, m1] = c.etcd as [NonNullable<(typeof c.etcd)[0]>, NonNullable<(typeof c.etcd)[1]>];
+  await m0.kill9();
+  await m1.kill9();
+  const refused = await c.kubectl(['create', 'configmap', 'no-quorum', '--from-literal=a=b'], { timeoutMs: 40000 });
+  assert.equal(refused.code, 1);
+  // The typed client prints `error: failed to create configmap: <Status message>`.
+  assert.match(refused.stderr, /etcd is unavailable: etcdserver: /);
+  assert.equal((await fetch(`${c.api.url}/healthz`)).status, 200, 'the apiserver process keeps serving');
+  m0.start();
+  m1.start();
+  await waitFor(
+    'writes accepted again',
+    async () => (await c.kubectl(['create', 'configmap', 'quorum-back', '--from-literal=a=b'])).code === 0,
+    { timeoutMs: 40000, intervalMs: 500 },
+  );
+  assert.match(await c.k(['get', 'cm', 'quorum-back']), /^quorum-back\s+1\s+/m);
+});
