@@ -31,6 +31,7 @@ import {
   type Scale,
   type Status,
   scaleOf,
+  serviceUnavailableStatus,
   storageKey,
   storagePrefix,
   successStatus,
@@ -38,7 +39,7 @@ import {
   validateObject,
   validateObjectUpdate,
 } from '@kemu/api';
-import type { Clock, Logger, Random } from '@kemu/runtime';
+import type { Logger, Random, Runtime, TimerHandle } from '@kemu/runtime';
 import { ApiStatusError } from './errors.js';
 import type { ListPage, ObjectStore } from './storage/store.js';
 import type { WatchCache, WatchHandle, WatchOutput } from './storage/watch-cache.js';
@@ -86,7 +87,7 @@ export interface RestOptions {
   store: ObjectStore;
   /** One watch cache per resource plural. */
   caches: Map<string, WatchCache>;
-  clock: Clock;
+  clock: Runtime;
   random: Random;
   log: Logger;
   /** First three octets-worth of the service ClusterIP range, e.g. `10.96`. */
@@ -97,11 +98,12 @@ export interface RestOptions {
 const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 const MAX_CONFLICT_RETRIES = 8;
+const CACHE_SYNC_TIMEOUT_MS = 10000;
 
 export class RestHandlers {
   private readonly store: ObjectStore;
   private readonly caches: Map<string, WatchCache>;
-  private readonly clock: Clock;
+  private readonly clock: Runtime;
   private readonly random: Random;
   private readonly log: Logger;
   private readonly serviceIpPrefix: string;
@@ -131,7 +133,7 @@ export class RestHandlers {
     if (rv !== undefined && rv !== '' && !params.continue) {
       const cache = this.cache(scope.def);
       const wanted = parseRv(rv);
-      await cache.whenSynced();
+      await this.synced(scope.def, cache);
       if (wanted > 0) await cache.waitForRevision(wanted, 3000);
       const { items, revision } = cache.list(prefix, match);
       return { items: items.map((o) => withTypeMeta(scope.def, o)), revision };
@@ -149,7 +151,7 @@ export class RestHandlers {
   async watch(scope: Scope, params: WatchParams, emit: (out: WatchOutput) => void): Promise<WatchHandle> {
     const match = this.matcher(scope.def, params);
     const cache = this.cache(scope.def);
-    await cache.whenSynced();
+    await this.synced(scope.def, cache);
     const rv = params.resourceVersion;
     const fromRv = rv === undefined || rv === '' || rv === '0' ? undefined : parseRv(rv);
     let keyPrefix = storagePrefix(scope.def, scope.namespace);
@@ -632,6 +634,22 @@ export class RestHandlers {
       throw new ApiStatusError(badRequestStatus(err instanceof Error ? err.message : String(err)));
     }
     return (o) => (labels ? labels.matches(o.metadata.labels) : true) && (fields ? fields.matches(o) : true);
+  }
+
+  /** Waits for the watch cache's first list; an etcd that stays away gives 503, not a hung request. */
+  private async synced(def: ResourceDef, cache: WatchCache): Promise<void> {
+    if (cache.synced) return;
+    let timer: TimerHandle | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = this.clock.setTimeout(() => resolve(false), CACHE_SYNC_TIMEOUT_MS);
+    });
+    const ok = await Promise.race([cache.whenSynced().then(() => true), timedOut]);
+    timer?.cancel();
+    if (!ok) {
+      throw new ApiStatusError(
+        serviceUnavailableStatus(`the watch cache for ${def.resource} is not ready: etcd has not answered yet`),
+      );
+    }
   }
 
   private cache(def: ResourceDef): WatchCache {
