@@ -244,6 +244,20 @@ console.log(
   `| watch delivery (${WATCHERS} watchers x ${WATCH_EVENTS} events) | ${(received / wSecs).toFixed(0)} ev/s | ${fmt(pct(delivery, 50))} | ${fmt(pct(delivery, 99))} | ${want - received} missing |`,
 );
 console.log(`targets: create >= 500/s with p99 < 100 ms; watch delivery p99 < 50 ms`);
+// CPU seconds each process used over the whole run (Linux /proc), to see where the time went.
+const cpu = (pid) => {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+};
+const names = ['etcd-0', 'etcd-1', 'etcd-2', 'apiserver'];
+const self = process.cpuUsage();
+console.log(
+  `cpu seconds: ${procs.map((p, i) => `${names[i]} ${cpu(p.pid).toFixed(1)}`).join(', ')}, load generator ${((self.user + self.system) / 1e6).toFixed(1)}`,
+);
 cleanup();
 fs.rmSync(dir, { recursive: true, force: true });
 process.exit(0);
