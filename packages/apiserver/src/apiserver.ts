@@ -8,6 +8,7 @@ import { FaultTable, registerFaultRoutes, WireServer } from '@kemu/wire';
 import { ApiStatusError } from './errors.js';
 import { HttpApi } from './http/server.js';
 import { RestHandlers } from './rest.js';
+import { ServiceIpRange } from './service-ips.js';
 import { Compactor } from './storage/compactor.js';
 import { DryRunStore } from './storage/dry-run-store.js';
 import { ObjectStore } from './storage/store.js';
@@ -24,6 +25,8 @@ export interface ApiServerOptions {
   /** Events each watch cache keeps for resuming watches. */
   watchCacheSize?: number;
   bookmarkIntervalMs?: number;
+  /** Service ClusterIP range (IPv4 CIDR, default 10.96.0.0/16). */
+  serviceClusterIpRange?: string;
   /** etcd history compaction period (upstream default 5 min); 0 disables. */
   compactionIntervalMs?: number;
   name?: string;
@@ -73,8 +76,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   }
   const compactor = new Compactor(etcd, opts.compactionIntervalMs ?? 300000, log, runtime);
   compactor.start();
-  const rest = new RestHandlers({ store, caches, clock: runtime, random, log });
-  const dryRun = new RestHandlers({ store: new DryRunStore(etcd), caches, clock: runtime, random, log });
+  const serviceIpRange = new ServiceIpRange(opts.serviceClusterIpRange ?? '10.96.0.0/16');
+  const rest = new RestHandlers({ store, caches, clock: runtime, random, log, serviceIpRange });
+  const dryRun = new RestHandlers({
+    store: new DryRunStore(etcd),
+    caches,
+    clock: runtime,
+    random,
+    log,
+    serviceIpRange,
+  });
   const ready = (): boolean | string => {
     const pending = [...caches.entries()].filter(([, c]) => !c.synced).map(([r]) => r);
     return pending.length === 0 ? true : `watch caches not synced: ${pending.join(', ')}`;

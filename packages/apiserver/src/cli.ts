@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger, KemuError, ShutdownHooks } from '@kemu/runtime';
 import { startApiServer } from './apiserver.js';
+import { ServiceIpRange } from './service-ips.js';
 
 export class ApiServerFlagError extends KemuError {
   constructor(message: string) {
@@ -10,7 +11,8 @@ export class ApiServerFlagError extends KemuError {
 
 const USAGE = `usage: kemu apiserver --etcd-servers ws://127.0.0.1:2379,… --port 6443 [--bind 127.0.0.1]
        [--wire-port N] [--admin-port N] [--max-request-bytes 3145728] [--watch-cache-size 10000]
-       [--bookmark-interval-ms 5000] [--etcd-compaction-interval-ms 300000] [--name apiserver-0]`;
+       [--bookmark-interval-ms 5000] [--etcd-compaction-interval-ms 300000]
+       [--service-cluster-ip-range 10.96.0.0/16] [--name apiserver-0]`;
 
 function intFlag(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -36,6 +38,7 @@ export async function apiserverMain(argv: string[]): Promise<number> {
         'watch-cache-size': { type: 'string' },
         'bookmark-interval-ms': { type: 'string' },
         'etcd-compaction-interval-ms': { type: 'string' },
+        'service-cluster-ip-range': { type: 'string' },
         name: { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -60,6 +63,8 @@ export async function apiserverMain(argv: string[]): Promise<number> {
     const adminPort = intFlag('admin-port', s('admin-port'));
     const maxRequestBytes = intFlag('max-request-bytes', s('max-request-bytes'));
     const watchCacheSize = intFlag('watch-cache-size', s('watch-cache-size'));
+    const range = s('service-cluster-ip-range');
+    if (range !== undefined) new ServiceIpRange(range);
     const bookmarkIntervalMs = intFlag('bookmark-interval-ms', s('bookmark-interval-ms'));
     const compactionIntervalMs = intFlag('etcd-compaction-interval-ms', s('etcd-compaction-interval-ms'));
     opts = {
@@ -74,6 +79,9 @@ export async function apiserverMain(argv: string[]): Promise<number> {
       ...(watchCacheSize !== undefined ? { watchCacheSize } : {}),
       ...(bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs } : {}),
       ...(compactionIntervalMs !== undefined ? { compactionIntervalMs } : {}),
+      ...(s('service-cluster-ip-range') !== undefined
+        ? { serviceClusterIpRange: s('service-cluster-ip-range') as string }
+        : {}),
     };
   } catch (err) {
     process.stderr.write(`kube-apiserver: ${(err as Error).message}\n${USAGE}\n`);

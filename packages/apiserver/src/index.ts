@@ -5,6 +5,7 @@ export * from './http/body.js';
 export * from './http/paths.js';
 export * from './http/server.js';
 export * from './rest.js';
+export * from './service-ips.js';
 export * from './storage/codec.js';
 export * from './storage/store.js';
 export * from './storage/watch-cache.js';

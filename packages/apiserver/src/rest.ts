@@ -15,8 +15,11 @@ import {
   compileFieldSelector,
   conflictStatus,
   defaultObject,
+  fieldErr,
   forbiddenStatus,
   formatTime,
+  internalErrorStatus,
+  invalidStatus,
   invalidStatusFor,
   type KubeObject,
   methodNotSupportedStatus,
@@ -41,6 +44,7 @@ import {
 } from '@kemu/api';
 import type { Logger, Random, Runtime, TimerHandle } from '@kemu/runtime';
 import { ApiStatusError } from './errors.js';
+import { ServiceIpRange } from './service-ips.js';
 import type { ListPage, ObjectStore } from './storage/store.js';
 import type { WatchCache, WatchHandle, WatchOutput } from './storage/watch-cache.js';
 import { unknownFields } from './strict-fields.js';
@@ -90,8 +94,8 @@ export interface RestOptions {
   clock: Runtime;
   random: Random;
   log: Logger;
-  /** First three octets-worth of the service ClusterIP range, e.g. `10.96`. */
-  serviceIpPrefix?: string;
+  /** Where Service ClusterIPs come from (default 10.96.0.0/16). */
+  serviceIpRange?: ServiceIpRange;
 }
 
 /** NamespaceLifecycle: these namespaces cannot be deleted. */
@@ -106,7 +110,7 @@ export class RestHandlers {
   private readonly clock: Runtime;
   private readonly random: Random;
   private readonly log: Logger;
-  private readonly serviceIpPrefix: string;
+  private readonly serviceIps: ServiceIpRange;
 
   constructor(opts: RestOptions) {
     this.store = opts.store;
@@ -114,7 +118,7 @@ export class RestHandlers {
     this.clock = opts.clock;
     this.random = opts.random;
     this.log = opts.log;
-    this.serviceIpPrefix = opts.serviceIpPrefix ?? '10.96';
+    this.serviceIps = opts.serviceIpRange ?? new ServiceIpRange('10.96.0.0/16');
   }
 
   // ---- reads ------------------------------------------------------------------------------------
@@ -603,25 +607,40 @@ export class RestHandlers {
     }
   }
 
-  /** Picks a free ClusterIP for a Service that asks for one. */
+  /** Picks a free ClusterIP for a Service that asks for one; checks one it asks for by address. */
   private async allocateClusterIp(obj: KubeObject): Promise<void> {
     const spec = (obj as { spec?: { type?: string; clusterIP?: string; clusterIPs?: string[] } }).spec;
-    if (!spec || spec.type === 'ExternalName') return;
-    if (spec.clusterIP !== undefined && spec.clusterIP !== '') return;
+    if (!spec || spec.type === 'ExternalName' || spec.clusterIP === 'None') return;
     const used = new Set<string>();
     const cache = this.caches.get('services');
     for (const s of cache?.list('/registry/services/', () => true).items ?? []) {
       const ip = (s as { spec?: { clusterIP?: string } }).spec?.clusterIP;
       if (ip) used.add(ip);
     }
-    for (let i = 0; i < 1000; i++) {
-      const ip = `${this.serviceIpPrefix}.${Math.floor(this.random.next() * 255)}.${1 + Math.floor(this.random.next() * 253)}`;
-      if (!used.has(ip)) {
-        spec.clusterIP = ip;
-        spec.clusterIPs = [ip];
-        return;
+    const name = obj.metadata.name ?? '';
+    const refuse = (ip: string, why: string) =>
+      new ApiStatusError(
+        invalidStatus({ group: '', kind: 'Service' }, name, [
+          fieldErr.invalid('spec.clusterIPs', { go: `[]string{"${ip}"}` }, `failed to allocate IP ${ip}: ${why}`),
+        ]),
+      );
+    const wanted = spec.clusterIP;
+    if (wanted !== undefined && wanted !== '') {
+      if (!this.serviceIps.contains(wanted)) {
+        throw refuse(
+          wanted,
+          `the provided IP (${wanted}) is not in the valid range. The range of valid IPs is ${this.serviceIps.cidr}`,
+        );
       }
+      if (used.has(wanted)) throw refuse(wanted, 'provided IP is already allocated');
+      return;
     }
+    const ip = this.serviceIps.pick(used, this.random);
+    if (ip === undefined) {
+      throw new ApiStatusError(internalErrorStatus(`range ${this.serviceIps.cidr} is full`));
+    }
+    spec.clusterIP = ip;
+    spec.clusterIPs = [ip];
   }
 
   private matcher(def: ResourceDef, params: ListParams): (o: KubeObject) => boolean {

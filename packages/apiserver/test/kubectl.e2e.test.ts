@@ -191,6 +191,28 @@ test('typed generators send protobuf: create namespace, configmap, secret, deplo
     await c.k(['get', 'svc', '-n', 'pb']),
     /^pbsvc\s+ClusterIP\s+10\.96\.\d+\.\d+\s+<none>\s+80\/TCP\s+\d+s$/m,
   );
+  const ip = await c.k(['get', 'svc', 'pbsvc', '-n', 'pb', '-o', 'jsonpath={.spec.clusterIP}']);
+  const taken = await c.kubectl([
+    'create',
+    '-n',
+    'pb',
+    '-f',
+    c.writeFile(
+      'svc2.json',
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'twin' },
+        spec: { clusterIP: ip, ports: [{ port: 80 }] },
+      }),
+    ),
+  ]);
+  assert.match(
+    taken.stderr,
+    new RegExp(
+      `The Service "twin" is invalid: spec.clusterIPs: Invalid value: \\[\\]string\\{"${ip.replace(/\./g, '\\.')}"\\}: failed to allocate IP ${ip.replace(/\./g, '\\.')}: provided IP is already allocated`,
+    ),
+  );
   const dup = await c.kubectl(['create', 'namespace', 'pb']);
   assert.match(dup.stderr, /Error from server \(AlreadyExists\): namespaces "pb" already exists/);
 });
