@@ -1,5 +1,6 @@
 /** The real `kubectl exec`/`attach` against a stub apiserver whose /exec runs real local processes. */
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import type http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -12,6 +13,7 @@ import {
 } from '../src/streaming/index.js';
 import {
   type KubectlEnv,
+  killGroup,
   kubectlEnv,
   runKubectl,
   type StubApiserver,
@@ -26,10 +28,13 @@ describe('kubectl exec / attach over WebSocket v5.channel.k8s.io', () => {
   const started: ExecStartOptions[] = [];
   const outcomes: Promise<ExecOutcome>[] = [];
   const processes = new ChildProcessExecBackend();
+  const sessions: ReturnType<ChildProcessExecBackend['start']>[] = [];
   const recordingBackend: ExecBackend = {
     start(options) {
       started.push(options);
-      return processes.start(options);
+      const session = processes.start(options);
+      sessions.push(session);
+      return session;
     },
   };
   // Attach joins the "container's main process"; here a process that greets and echoes its stdin.
@@ -118,6 +123,52 @@ describe('kubectl exec / attach over WebSocket v5.channel.k8s.io', () => {
     const r = await runKubectl(env, ['exec', 'p1', '--', 'kemu-no-such-binary']);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /executable file not found/);
+  });
+
+  test('exec -it under a pseudo-terminal: tty query, resize from the terminal size, merged output', async (t) => {
+    if (spawnSync('script', ['--version']).status !== 0) {
+      t.skip('util-linux script(1) is needed to give kubectl a terminal');
+      return;
+    }
+    const kubectlCommand = [
+      'kubectl',
+      ...env.args,
+      'exec',
+      '-it',
+      'p1',
+      '--',
+      'sh',
+      '-c',
+      'echo in-tty; echo err >&2; exit 2',
+    ]
+      .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+      .join(' ');
+    const child = spawn('script', ['-qec', `stty cols 100 rows 30; ${kubectlCommand}`, '/dev/null'], {
+      detached: true,
+      env: { ...process.env, HOME: env.dir },
+    });
+    t.after(() => killGroup(child));
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    const timer = setTimeout(() => killGroup(child), 20_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(timer);
+    assert.equal(code, 2, output);
+    assert.match(output, /in-tty\r?\nerr\r?\n/);
+    assert.match(output, /command terminated with exit code 2/);
+    assert.deepEqual(started.at(-1), {
+      namespace: 'default',
+      pod: 'p1',
+      container: 'p1',
+      command: ['sh', '-c', 'echo in-tty; echo err >&2; exit 2'],
+      stdin: true,
+      stdout: true,
+      stderr: false,
+      tty: true,
+    });
+    assert.deepEqual(sessions.at(-1)?.lastResize, { width: 100, height: 30 });
   });
 
   test('attach streams the main process output and stdin', async () => {

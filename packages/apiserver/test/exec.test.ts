@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import {
   acceptExecWebSocket,
+  acceptPodStreamUpgrade,
   CHANNEL_ERROR,
   CHANNEL_RESIZE,
   CHANNEL_STDIN,
@@ -169,6 +170,34 @@ describe('exec WebSocket bridge', () => {
     await expectRejected('command=ls', ['v5.channel.k8s.io'], /at least 1 of stdin, stdout, stderr/);
     await expectRejected('command=ls&stdout=maybe', ['v5.channel.k8s.io'], /not a boolean/);
     await expectRejected('command=ls&stdout=true', ['channel.k8s.io'], /none of the offered subprotocols/);
+  });
+
+  test('acceptPodStreamUpgrade routes by subresource and refuses unknown ones with 404', async () => {
+    const dispatchServer = http.createServer();
+    const outcomes: Promise<unknown>[] = [];
+    dispatchServer.on('upgrade', (req, socket, head) => {
+      outcomes.push(acceptPodStreamUpgrade(req, socket, head, { exec: { start: () => assert.fail('no start') } }));
+    });
+    await new Promise<void>((r) => dispatchServer.listen(0, '127.0.0.1', r));
+    const dport = (dispatchServer.address() as AddressInfo).port;
+    try {
+      for (const path of ['/api/v1/namespaces/a/pods/b/attach?stdout=1', '/api/v1/namespaces/a/pods/b/logs?x=1']) {
+        const ws = new WebSocket(`ws://127.0.0.1:${dport}${path}`, ['v5.channel.k8s.io']);
+        const code = await new Promise<number>((resolve, reject) => {
+          ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+          ws.on('open', () => reject(new Error('accepted')));
+          ws.on('error', () => {});
+        });
+        assert.equal(code, 404);
+      }
+      const results = (await Promise.all(outcomes)) as ExecOutcome[];
+      assert.deepEqual(
+        results.map((r) => r.kind),
+        ['rejected', 'rejected'],
+      );
+    } finally {
+      await new Promise<void>((r) => dispatchServer.close(() => r()));
+    }
   });
 
   test('parseExecRequest throws typed errors', () => {

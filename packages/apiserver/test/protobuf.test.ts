@@ -7,6 +7,7 @@ import {
   isProtobufKindSupported,
   KUBERNETES_PROTOBUF_MAGIC,
   ProtobufDecodeError,
+  statusForProtobufError,
 } from '../src/protobuf/index.js';
 
 type Build = (w: protobuf.Writer) => void;
@@ -175,4 +176,22 @@ test('durations print like Go time.Duration', () => {
   assert.equal(formatDuration(1_500_000_000), '1.5s');
   assert.equal(formatDuration(90_000_000_000), '1m30s');
   assert.equal(formatDuration(2_000_000), '2ms');
+});
+
+test('decode errors map to Kubernetes Status bodies', () => {
+  const unsupported = new ProtobufDecodeError('PROTOBUF_UNSUPPORTED_KIND', 'no protobuf schema for v1, Kind=Pod');
+  assert.deepEqual(statusForProtobufError(unsupported), {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message:
+      'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (no protobuf schema for v1, Kind=Pod)',
+    reason: 'UnsupportedMediaType',
+    code: 415,
+  });
+  const malformed = new ProtobufDecodeError('PROTOBUF_MALFORMED', 'truncated', 'spec.template');
+  assert.equal(statusForProtobufError(malformed).code, 400);
+  assert.equal(statusForProtobufError(malformed).reason, 'BadRequest');
+  assert.equal(statusForProtobufError(malformed).message, 'truncated (at spec.template)');
 });

@@ -23,3 +23,27 @@ export class ProtobufDecodeError extends KemuError {
     this.fieldPath = fieldPath;
   }
 }
+
+/** The Kubernetes `Status` body the apiserver should answer a failed protobuf decode with. */
+export function statusForProtobufError(err: ProtobufDecodeError): {
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, never>;
+  status: 'Failure';
+  message: string;
+  reason: 'UnsupportedMediaType' | 'BadRequest';
+  code: 400 | 415;
+} {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message:
+      err.httpStatus === 415
+        ? `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (${err.message})`
+        : err.message,
+    reason: err.httpStatus === 415 ? 'UnsupportedMediaType' : 'BadRequest',
+    code: err.httpStatus,
+  };
+}

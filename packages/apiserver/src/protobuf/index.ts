@@ -8,4 +8,4 @@ export {
   KUBERNETES_PROTOBUF_CONTENT_TYPE,
   KUBERNETES_PROTOBUF_MAGIC,
 } from './decode.js';
-export { ProtobufDecodeError, type ProtobufErrorCode } from './errors.js';
+export { ProtobufDecodeError, type ProtobufErrorCode, statusForProtobufError } from './errors.js';

@@ -2,6 +2,7 @@
  * A hand-written subset of the Kubernetes `generated.proto` schemas (k8s.io/api and
  * k8s.io/apimachinery): only the messages the kubectl typed generators (`kubectl create deployment|
  * namespace|configmap|secret|service|serviceaccount|job|cronjob|quota|role|rolebinding|token`) send.
+ * Also `kubectl autoscale`, `create poddisruptionbudget|priorityclass|ingress`.
  * Field numbers and names are the upstream ones; upstream never renumbers fields, so a newer or
  * older kubectl sends the same numbers.
  *
@@ -124,6 +125,11 @@ message ObjectReference {
   optional string fieldPath = 7;
 }
 message LocalObjectReference { optional string name = 1; }
+message TypedLocalObjectReference {
+  optional string apiGroup = 1 [(kemu.presence) = true];
+  optional string kind = 2;
+  optional string name = 3;
+}
 message Service {
   optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
   optional ServiceSpec spec = 2;
@@ -521,6 +527,88 @@ message Subject {
 }
 `;
 
+const AUTOSCALING_V1 = `
+syntax = "proto2";
+package k8s.io.api.autoscaling.v1;
+message HorizontalPodAutoscaler {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional HorizontalPodAutoscalerSpec spec = 2;
+  optional HorizontalPodAutoscalerStatus status = 3;
+}
+message HorizontalPodAutoscalerStatus {}
+message HorizontalPodAutoscalerSpec {
+  optional CrossVersionObjectReference scaleTargetRef = 1;
+  optional int32 minReplicas = 2 [(kemu.presence) = true];
+  optional int32 maxReplicas = 3;
+  optional int32 targetCPUUtilizationPercentage = 4 [(kemu.presence) = true];
+}
+message CrossVersionObjectReference { optional string kind = 1; optional string name = 2; optional string apiVersion = 3; }
+`;
+
+const POLICY_V1 = `
+syntax = "proto2";
+package k8s.io.api.policy.v1;
+message PodDisruptionBudget {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional PodDisruptionBudgetSpec spec = 2;
+  optional PodDisruptionBudgetStatus status = 3;
+}
+message PodDisruptionBudgetStatus {}
+message PodDisruptionBudgetSpec {
+  optional k8s.io.apimachinery.pkg.util.intstr.IntOrString minAvailable = 1;
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector selector = 2;
+  optional k8s.io.apimachinery.pkg.util.intstr.IntOrString maxUnavailable = 3;
+  optional string unhealthyPodEvictionPolicy = 4 [(kemu.presence) = true];
+}
+`;
+
+const SCHEDULING_V1 = `
+syntax = "proto2";
+package k8s.io.api.scheduling.v1;
+message PriorityClass {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional int32 value = 2;
+  optional bool globalDefault = 3;
+  optional string description = 4;
+  optional string preemptionPolicy = 5 [(kemu.presence) = true];
+}
+`;
+
+const NETWORKING_V1 = `
+syntax = "proto2";
+package k8s.io.api.networking.v1;
+message Ingress {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional IngressSpec spec = 2;
+  optional IngressStatus status = 3;
+}
+message IngressStatus {}
+message IngressSpec {
+  optional IngressBackend defaultBackend = 1;
+  repeated IngressTLS tls = 2;
+  repeated IngressRule rules = 3;
+  optional string ingressClassName = 4 [(kemu.presence) = true];
+}
+message IngressBackend {
+  optional k8s.io.api.core.v1.TypedLocalObjectReference resource = 3;
+  optional IngressServiceBackend service = 4;
+}
+message IngressServiceBackend { optional string name = 1; optional ServiceBackendPort port = 2; }
+message ServiceBackendPort { optional string name = 1; optional int32 number = 2; }
+message IngressTLS { repeated string hosts = 1; optional string secretName = 2; }
+message IngressRule {
+  optional string host = 1;
+  optional IngressRuleValue ingressRuleValue = 2 [(kemu.inline) = true];
+}
+message IngressRuleValue { optional HTTPIngressRuleValue http = 1; }
+message HTTPIngressRuleValue { repeated HTTPIngressPath paths = 1; }
+message HTTPIngressPath {
+  optional string path = 1;
+  optional IngressBackend backend = 2;
+  optional string pathType = 3 [(kemu.presence) = true];
+}
+`;
+
 /** The .proto sources, one per upstream package, parsed into one protobufjs Root. */
 export const PROTO_SOURCES: readonly string[] = [
   META_V1,
@@ -532,6 +620,10 @@ export const PROTO_SOURCES: readonly string[] = [
   BATCH_V1,
   AUTHENTICATION_V1,
   RBAC_V1,
+  AUTOSCALING_V1,
+  POLICY_V1,
+  SCHEDULING_V1,
+  NETWORKING_V1,
 ];
 
 /** `apiVersion` → Kubernetes kind → fully qualified message name of the top-level objects we decode. */
@@ -553,4 +645,8 @@ export const TOP_LEVEL_KINDS: Readonly<Record<string, Readonly<Record<string, st
     RoleBinding: 'k8s.io.api.rbac.v1.RoleBinding',
     ClusterRoleBinding: 'k8s.io.api.rbac.v1.ClusterRoleBinding',
   },
+  'autoscaling/v1': { HorizontalPodAutoscaler: 'k8s.io.api.autoscaling.v1.HorizontalPodAutoscaler' },
+  'policy/v1': { PodDisruptionBudget: 'k8s.io.api.policy.v1.PodDisruptionBudget' },
+  'scheduling.k8s.io/v1': { PriorityClass: 'k8s.io.api.scheduling.v1.PriorityClass' },
+  'networking.k8s.io/v1': { Ingress: 'k8s.io.api.networking.v1.Ingress' },
 };

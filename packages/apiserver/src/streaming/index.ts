@@ -16,6 +16,7 @@ export {
   successStatus,
   type TerminalSize,
 } from './channel.js';
+export { acceptPodStreamUpgrade, type PodStreamBackends } from './dispatch.js';
 export { ExecStartError, PortForwardError, SpdyProtocolError, StreamRequestError } from './errors.js';
 export type { ExecBackend, ExecExit, ExecSession, ExecStartOptions } from './exec-backend.js';
 export { parseExecRequest, parsePodSubresourcePath } from './exec-options.js';
@@ -33,7 +34,11 @@ export {
   type PortForwardOutcome,
   type PortForwardTarget,
 } from './portforward-websocket.js';
-export { ChildProcessExecBackend, type ChildProcessExecBackendOptions } from './process-backend.js';
+export {
+  ChildProcessExecBackend,
+  type ChildProcessExecBackendOptions,
+  type ChildProcessExecSession,
+} from './process-backend.js';
 export { SPDY3_DICTIONARY } from './spdy/dictionary.js';
 export * as spdyFrames from './spdy/frames.js';
 export { HeaderCodec } from './spdy/header-compression.js';

@@ -186,6 +186,16 @@ class PortForwardConnection {
   }
 
   private async relay(pair: StreamPair, stream: SpdyStream, port: number): Promise<void> {
+    // The client sends its bytes right after SYN_STREAM; hold them while the target connects.
+    const early: Buffer[] = [];
+    let earlyEnd = false;
+    const holdData = (chunk: Buffer) => early.push(chunk);
+    const holdEnd = () => {
+      earlyEnd = true;
+    };
+    stream.on('data', holdData);
+    stream.on('end', holdEnd);
+
     let socket: net.Socket;
     try {
       socket = await this.backend.connect(port, this.target);
@@ -193,7 +203,9 @@ class PortForwardConnection {
       this.failPair(pair, stream, port, err);
       return;
     }
-    if (stream.isClosed) {
+    stream.off('data', holdData);
+    stream.off('end', holdEnd);
+    if (stream.isClosed && !earlyEnd) {
       socket.destroy();
       return;
     }
@@ -220,9 +232,12 @@ class PortForwardConnection {
       }
     });
     socket.on('end', () => stream.end());
-    stream.on('data', (chunk) => {
+    const forward = (chunk: Buffer) => {
       socket.write(chunk, () => stream.consumed(chunk.length));
-    });
+    };
+    for (const chunk of early) forward(chunk);
+    if (earlyEnd) socket.end();
+    stream.on('data', forward);
     stream.on('end', () => socket.end());
     stream.on('close', () => {
       // Give queued bytes a chance to reach the target when the client finished cleanly.

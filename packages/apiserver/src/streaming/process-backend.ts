@@ -14,6 +14,11 @@ export interface ChildProcessExecBackendOptions {
   killSignal?: NodeJS.Signals;
 }
 
+/** A child-process session; `lastResize` is the last terminal size the client reported. */
+export interface ChildProcessExecSession extends ExecSession {
+  lastResize: TerminalSize | undefined;
+}
+
 /**
  * Runs `command[0]` with `command.slice(1)` as a real local child process (no shell). There is no
  * pseudo-terminal: with `tty` the process still gets pipes, stderr is merged into stdout as a
@@ -22,7 +27,7 @@ export interface ChildProcessExecBackendOptions {
 export class ChildProcessExecBackend implements ExecBackend {
   constructor(private readonly config: ChildProcessExecBackendOptions = {}) {}
 
-  start(options: ExecStartOptions): ExecSession {
+  start(options: ExecStartOptions): ChildProcessExecSession {
     const [file, ...args] = options.command;
     if (file === undefined || file === '') {
       throw new ExecStartError('EXEC_START_FAILED', 'no command given');
@@ -71,7 +76,7 @@ export class ChildProcessExecBackend implements ExecBackend {
     });
 
     const killSignal = this.config.killSignal ?? 'SIGKILL';
-    const session: ExecSession & { lastResize: TerminalSize | undefined } = {
+    const session: ChildProcessExecSession = {
       stdin: child.stdin,
       stdout: stdout,
       stderr: stderr as typeof child.stderr | null,
