@@ -1,7 +1,7 @@
 import { badRequestStatus, type PatchType, patchTypeOf, unsupportedMediaTypeStatus } from '@kemu/api';
 import { parse as parseYaml } from 'yaml';
 import { ApiStatusError } from '../errors.js';
-import { decodeKubernetesProtobuf, ProtobufDecodeError } from '../protobuf/index.js';
+import { decodeKubernetesProtobuf, ProtobufDecodeError, statusForProtobufError } from '../protobuf/index.js';
 
 export function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
@@ -18,11 +18,7 @@ export function decodeBody(contentType: string | undefined, bytes: Buffer): unkn
     try {
       return decodeKubernetesProtobuf(bytes).object;
     } catch (err) {
-      if (err instanceof ProtobufDecodeError && err.httpStatus === 415) {
-        const status = unsupportedMediaTypeStatus();
-        status.message = `${status.message} (${err.message})`;
-        throw new ApiStatusError(status);
-      }
+      if (err instanceof ProtobufDecodeError) throw new ApiStatusError(statusForProtobufError(err));
       throw new ApiStatusError(badRequestStatus(`unable to decode protobuf body: ${(err as Error).message}`));
     }
   }
