@@ -491,6 +491,9 @@ test('bad input gets real Status errors and leaves nothing half-written', async 
     (stale.body as { message: string }).message,
     'Operation cannot be fulfilled on configmaps "cfg": the object has been modified; please apply your changes to the latest version and try again',
   );
+  assert.equal((await api('GET', '/api/v1/namespaces/%zz/pods')).status, 404);
+  assert.equal((await api('GET', '/apis/nope.example.com/v1/widgets')).status, 404);
+  assert.equal((await api('PUT', '/api/v1/namespaces/team-a/configmaps')).status, 405);
   const unsupported = await api('PATCH', '/api/v1/namespaces/team-a/configmaps/cfg', '{}', 'text/plain');
   assert.equal(unsupported.status, 415);
   assert.equal(await etcd.count('/registry/'), before, 'no failed request wrote to etcd');

@@ -56,6 +56,7 @@ test('resource paths: namespaced, cluster-scoped, subresources, namespace subres
   assert.deepEqual(parseResourcePath('/apis/apps/v1'), { kind: 'groupVersion', group: 'apps', version: 'v1' });
   assert.deepEqual(parseResourcePath('/apis/apps'), { kind: 'group', group: 'apps' });
   assert.deepEqual(parseResourcePath('/foo'), { kind: 'unknown' });
+  assert.deepEqual(parseResourcePath('/api/v1/namespaces/%E0%A4%A/pods'), { kind: 'unknown' });
   assert.deepEqual(parseResourcePath('/api/v1/namespaces/a/pods/b/c/d'), { kind: 'unknown' });
 });
 

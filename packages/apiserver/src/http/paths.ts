@@ -24,10 +24,15 @@ const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
 /** Splits a request path into group, version, namespace, resource, name and subresource. */
 export function parseResourcePath(pathname: string): ParsedPath {
-  const segs = pathname
-    .split('/')
-    .filter((s) => s !== '')
-    .map(decodeURIComponent);
+  let segs: string[];
+  try {
+    segs = pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
+  } catch {
+    return { kind: 'unknown' }; // a malformed %-escape names nothing we serve
+  }
   let group: string;
   let version: string;
   let rest: string[];

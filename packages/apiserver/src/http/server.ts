@@ -92,7 +92,13 @@ export class HttpApi {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://apiserver');
+    // Parsed relative to a fixed origin: a path starting with `//` must not become a host name.
+    let url: URL;
+    try {
+      url = new URL(`http://apiserver${(req.url ?? '/').startsWith('/') ? req.url : `/${req.url}`}`);
+    } catch {
+      url = new URL('http://apiserver/');
+    }
     const started = this.clock.monotonic();
     try {
       await this.route(req, res, url);
@@ -197,6 +203,15 @@ export class HttpApi {
       fieldManager: q.get('fieldManager') ?? undefined,
       force: q.get('force') === 'true',
     };
+    // Verbs that need a name (update, patch) or must not have one (create of a main resource).
+    const action = { PUT: 'update', PATCH: 'patch' }[method];
+    if (
+      (action !== undefined && path.name === undefined) ||
+      (method === 'POST' && path.name !== undefined && sub === undefined)
+    ) {
+      req.resume();
+      fail(methodNotSupportedStatus(def, action ?? 'create'));
+    }
     switch (method) {
       case 'GET': {
         if (path.name === undefined) {
