@@ -103,6 +103,8 @@ const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 const MAX_CONFLICT_RETRIES = 8;
 const CACHE_SYNC_TIMEOUT_MS = 10000;
+const NODE_PORT_MIN = 30000;
+const NODE_PORT_MAX = 32767;
 
 export class RestHandlers {
   private readonly store: ObjectStore;
@@ -624,6 +626,7 @@ export class RestHandlers {
           fieldErr.invalid('spec.clusterIPs', { go: `[]string{"${ip}"}` }, `failed to allocate IP ${ip}: ${why}`),
         ]),
       );
+    this.allocateNodePorts(obj, cache?.list('/registry/services/', () => true).items ?? []);
     const wanted = spec.clusterIP;
     if (wanted !== undefined && wanted !== '') {
       if (!this.serviceIps.contains(wanted)) {
@@ -641,6 +644,30 @@ export class RestHandlers {
     }
     spec.clusterIP = ip;
     spec.clusterIPs = [ip];
+  }
+
+  /** NodePort/LoadBalancer ports without a nodePort get a free one from 30000-32767, as upstream. */
+  private allocateNodePorts(obj: KubeObject, services: readonly KubeObject[]): void {
+    const spec = (obj as { spec?: { type?: string; ports?: { nodePort?: number }[] } }).spec;
+    if (!spec || (spec.type !== 'NodePort' && spec.type !== 'LoadBalancer')) return;
+    const used = new Set<number>();
+    for (const s of services) {
+      for (const p of (s as { spec?: { ports?: { nodePort?: number }[] } }).spec?.ports ?? []) {
+        if (p.nodePort) used.add(p.nodePort);
+      }
+    }
+    for (const p of spec.ports ?? []) if (p.nodePort) used.add(p.nodePort);
+    for (const p of spec.ports ?? []) {
+      if (p.nodePort) continue;
+      for (let i = 0; i < 10000; i++) {
+        const port = NODE_PORT_MIN + Math.floor(this.random.next() * (NODE_PORT_MAX - NODE_PORT_MIN + 1));
+        if (!used.has(port)) {
+          p.nodePort = port;
+          used.add(port);
+          break;
+        }
+      }
+    }
   }
 
   private matcher(def: ResourceDef, params: ListParams): (o: KubeObject) => boolean {

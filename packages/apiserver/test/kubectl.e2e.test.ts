@@ -213,6 +213,11 @@ test('typed generators send protobuf: create namespace, configmap, secret, deplo
       `The Service "twin" is invalid: spec.clusterIPs: Invalid value: \\[\\]string\\{"${ip.replace(/\./g, '\\.')}"\\}: failed to allocate IP ${ip.replace(/\./g, '\\.')}: provided IP is already allocated`,
     ),
   );
+  await c.k(['expose', 'deployment', 'pbd', '-n', 'pb', '--name=pbnp', '--type=NodePort', '--port=80']);
+  assert.match(
+    await c.k(['get', 'svc', 'pbnp', '-n', 'pb']),
+    /^pbnp\s+NodePort\s+10\.96\.\S+\s+<none>\s+80:3\d{4}\/TCP\s+/m,
+  );
   const dup = await c.kubectl(['create', 'namespace', 'pb']);
   assert.match(dup.stderr, /Error from server \(AlreadyExists\): namespaces "pb" already exists/);
 });
