@@ -113,6 +113,12 @@ export class RestHandlers {
   private readonly random: Random;
   private readonly log: Logger;
   private readonly serviceIps: ServiceIpRange;
+  /**
+   * Addresses and node ports this process handed out: the watch cache may not show a Service
+   * created a moment ago, so concurrent creates here never get the same one.
+   */
+  private readonly allocatedIps = new Set<string>();
+  private readonly allocatedNodePorts = new Set<number>();
 
   constructor(opts: RestOptions) {
     this.store = opts.store;
@@ -613,11 +619,12 @@ export class RestHandlers {
   private async allocateClusterIp(obj: KubeObject): Promise<void> {
     const spec = (obj as { spec?: { type?: string; clusterIP?: string; clusterIPs?: string[] } }).spec;
     if (!spec || spec.type === 'ExternalName' || spec.clusterIP === 'None') return;
-    const used = new Set<string>();
     const cache = this.caches.get('services');
-    for (const s of cache?.list('/registry/services/', () => true).items ?? []) {
+    const services = cache?.list('/registry/services/', () => true).items ?? [];
+    const inUse = new Set<string>();
+    for (const s of services) {
       const ip = (s as { spec?: { clusterIP?: string } }).spec?.clusterIP;
-      if (ip) used.add(ip);
+      if (ip) inUse.add(ip);
     }
     const name = obj.metadata.name ?? '';
     const refuse = (ip: string, why: string) =>
@@ -626,7 +633,7 @@ export class RestHandlers {
           fieldErr.invalid('spec.clusterIPs', { go: `[]string{"${ip}"}` }, `failed to allocate IP ${ip}: ${why}`),
         ]),
       );
-    this.allocateNodePorts(obj, cache?.list('/registry/services/', () => true).items ?? []);
+    this.allocateNodePorts(obj, services);
     const wanted = spec.clusterIP;
     if (wanted !== undefined && wanted !== '') {
       if (!this.serviceIps.contains(wanted)) {
@@ -635,22 +642,24 @@ export class RestHandlers {
           `the provided IP (${wanted}) is not in the valid range. The range of valid IPs is ${this.serviceIps.cidr}`,
         );
       }
-      if (used.has(wanted)) throw refuse(wanted, 'provided IP is already allocated');
+      if (inUse.has(wanted)) throw refuse(wanted, 'provided IP is already allocated');
       return;
     }
-    const ip = this.serviceIps.pick(used, this.random);
+    // Random picks also avoid what this process handed out recently (maybe not in the cache yet).
+    const ip = this.serviceIps.pick(new Set([...inUse, ...this.allocatedIps]), this.random);
     if (ip === undefined) {
       throw new ApiStatusError(internalErrorStatus(`range ${this.serviceIps.cidr} is full`));
     }
     spec.clusterIP = ip;
     spec.clusterIPs = [ip];
+    this.allocatedIps.add(ip);
   }
 
   /** NodePort/LoadBalancer ports without a nodePort get a free one from 30000-32767, as upstream. */
   private allocateNodePorts(obj: KubeObject, services: readonly KubeObject[]): void {
     const spec = (obj as { spec?: { type?: string; ports?: { nodePort?: number }[] } }).spec;
     if (!spec || (spec.type !== 'NodePort' && spec.type !== 'LoadBalancer')) return;
-    const used = new Set<number>();
+    const used = new Set<number>(this.allocatedNodePorts);
     for (const s of services) {
       for (const p of (s as { spec?: { ports?: { nodePort?: number }[] } }).spec?.ports ?? []) {
         if (p.nodePort) used.add(p.nodePort);
@@ -664,6 +673,7 @@ export class RestHandlers {
         if (!used.has(port)) {
           p.nodePort = port;
           used.add(port);
+          this.allocatedNodePorts.add(port);
           break;
         }
       }
