@@ -1,13 +1,13 @@
 // Assembles one kube-apiserver process: etcd client → object store + watch caches → REST handlers,
 // served over HTTP (kubectl) and the wire (components), plus the admin endpoint.
 import type { AddressInfo } from 'node:net';
-import { RESOURCES, type ResourceDef, resourceFor, storageKey, storagePrefix } from '@kemu/api';
+import { type KubeObject, RESOURCES, type ResourceDef, resourceFor, storagePrefix } from '@kemu/api';
 import { EtcdClient, wireConnectionFactory } from '@kemu/etcd';
 import { AdminServer, type Logger, type Random, type Runtime, systemRandom, systemRuntime } from '@kemu/runtime';
 import { FaultTable, registerFaultRoutes, WireServer } from '@kemu/wire';
 import { ApiStatusError } from './errors.js';
 import { HttpApi } from './http/server.js';
-import { RestHandlers } from './rest.js';
+import { RestHandlers, type Scope } from './rest.js';
 import { ServiceIpRange } from './service-ips.js';
 import { Compactor } from './storage/compactor.js';
 import { DryRunStore } from './storage/dry-run-store.js';
@@ -124,22 +124,50 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     admin.addReadinessCheck(ready);
     out.admin = await admin.listen(opts.adminPort, opts.bind ?? '127.0.0.1');
   }
-  void bootstrapNamespaces(rest, log, runtime);
+  void bootstrap(rest, log, runtime, { clusterIp: serviceIpRange.first, port: httpAddr.port });
   return out;
 }
 
-/** Creates the system namespaces once etcd answers; AlreadyExists is success. */
-async function bootstrapNamespaces(rest: RestHandlers, log: Logger, runtime: Runtime): Promise<void> {
-  const def = resourceFor('', 'v1', 'namespaces') as ResourceDef;
-  for (const ns of SYSTEM_NAMESPACES) {
+/**
+ * What upstream's bootstrap controller keeps present: the system namespaces and the `kubernetes`
+ * Service in `default` (first address of the service range, port 443 → this apiserver's port).
+ * Retried until etcd answers; AlreadyExists is success, so several apiservers can all do it.
+ */
+async function bootstrap(
+  rest: RestHandlers,
+  log: Logger,
+  runtime: Runtime,
+  svc: { clusterIp: string; port: number },
+): Promise<void> {
+  const namespaces = resourceFor('', 'v1', 'namespaces') as ResourceDef;
+  const services = resourceFor('', 'v1', 'services') as ResourceDef;
+  const objects: [Scope, KubeObject][] = SYSTEM_NAMESPACES.map((ns) => [
+    { def: namespaces },
+    { metadata: { name: ns } },
+  ]);
+  objects.push([
+    { def: services, namespace: 'default' },
+    {
+      metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: {
+        type: 'ClusterIP',
+        clusterIP: svc.clusterIp,
+        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: svc.port }],
+        sessionAffinity: 'None',
+      },
+    } as KubeObject,
+  ]);
+  for (const [scope, obj] of objects) {
     for (let attempt = 0; ; attempt++) {
       try {
-        await rest.create({ def }, { metadata: { name: ns } });
+        await rest.create(scope, obj);
         break;
       } catch (err) {
         if (err instanceof ApiStatusError && err.status.reason === 'AlreadyExists') break;
+        // Another apiserver's `kubernetes` Service holds the address: that is the same object.
+        if (err instanceof ApiStatusError && err.status.reason === 'Invalid' && scope.def === services) break;
         if (attempt % 10 === 0)
-          log.warn({ err, namespace: ns, key: storageKey(def, undefined, ns) }, 'bootstrap namespace');
+          log.warn({ err, name: obj.metadata.name }, 'bootstrap object not created yet; retrying');
         await new Promise<void>((r) => runtime.setTimeout(r, 500));
       }
     }

@@ -41,6 +41,11 @@ export class ServiceIpRange {
     this.cidr = `${toIp(this.base)}/${prefix}`;
   }
 
+  /** The first host address, which upstream gives the `kubernetes` Service. */
+  get first(): string {
+    return toIp(this.base + 1);
+  }
+
   contains(ip: string): boolean {
     const n = toInt(ip);
     return n !== undefined && n > this.base && n < this.base + this.size - 1;

@@ -53,11 +53,21 @@ test('api-resources lists built-in kinds with short names', async () => {
   assert.match(out, /^nodes\s+no\s+v1\s+false\s+Node$/m);
 });
 
-test('get namespaces shows the bootstrapped system namespaces', async () => {
+test('bootstrap: the system namespaces and the kubernetes Service; system namespaces cannot be deleted', async () => {
   const out = await c.k(['get', 'ns']);
   for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     assert.match(out, new RegExp(`^${ns}\\s+Active\\s+\\d+s`, 'm'));
   }
+  await waitFor('the kubernetes Service', async () => (await c.kubectl(['get', 'svc', 'kubernetes'])).code === 0);
+  assert.match(
+    await c.k(['get', 'svc', 'kubernetes']),
+    /^kubernetes\s+ClusterIP\s+10\.96\.0\.1\s+<none>\s+443\/TCP\s+/m,
+  );
+  const del = await c.kubectl(['delete', 'ns', 'kube-system']);
+  assert.match(
+    del.stderr,
+    /Error from server \(Forbidden\): namespaces "kube-system" is forbidden: this namespace may not be deleted/,
+  );
 });
 
 test('apply creates then configures, unchanged on a no-op; client-side and server-side', async () => {
