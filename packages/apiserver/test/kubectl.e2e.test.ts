@@ -383,6 +383,15 @@ test('rollout history reads the ReplicaSets the deployment owns', async () => {
   assert.match(out, /^REVISION\s+CHANGE-CAUSE$/m);
   assert.match(out, /^1\s+<none>$/m);
   assert.match(out, /^2\s+<none>$/m);
+  // undo sends a JSON patch with the chosen ReplicaSet's template (minus pod-template-hash).
+  assert.equal(
+    (await c.k(['rollout', 'undo', 'deployment/web', '--to-revision=1'])).trim(),
+    'deployment.apps/web rolled back',
+  );
+  assert.equal(
+    await c.k(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']),
+    'nginx:1.26',
+  );
 });
 
 test('delete waits until gone: unbound pod at once, bound pod after the kubelet confirms', async () => {
