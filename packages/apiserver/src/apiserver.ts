@@ -113,7 +113,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   };
   let wire: WireServer | undefined;
   if (opts.wirePort !== undefined) {
-    wire = new WireServer({ identity: `kube-apiserver/${name}`, log, faults });
+    // Lists of thousands of objects travel in one reply; clients should still page with `limit`.
+    wire = new WireServer({ identity: `kube-apiserver/${name}`, log, faults, maxFrameBytes: 64 * 1024 * 1024 });
     registerWireApi(wire, rest);
     out.wire = await wire.listen(opts.wirePort, opts.bind ?? '127.0.0.1');
   }
