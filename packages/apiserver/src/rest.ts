@@ -63,6 +63,8 @@ export interface WriteOptions {
   fieldManager?: string;
   /** Server-side apply: take over conflicting fields (kemu's SSA is an upsert, so informational). */
   force?: boolean;
+  /** Collects warnings for the client (HTTP `Warning: 299` headers), e.g. unknown fields under `Warn`. */
+  warnings?: string[];
 }
 
 export interface ListParams {
@@ -275,7 +277,7 @@ export class RestHandlers {
       if (rv !== undefined && rv !== current.metadata.resourceVersion) {
         throw new ApiStatusError(conflictStatus(def, name));
       }
-      if (opts.fieldValidation === 'Strict') rejectUnknown(patched);
+      checkUnknown(patched, opts);
       return patched;
     });
   }
@@ -582,7 +584,7 @@ export class RestHandlers {
     obj.kind = def.kind;
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     checkShape(obj);
-    if (opts.fieldValidation === 'Strict') rejectUnknown(obj);
+    checkUnknown(obj, opts);
     return obj;
   }
 
@@ -754,13 +756,16 @@ function applyPatch(type: PatchType, target: unknown, body: unknown): unknown {
   }
 }
 
-function rejectUnknown(obj: KubeObject): void {
-  const unknown = unknownFields(obj);
-  if (unknown.length > 0) {
-    throw new ApiStatusError(
-      badRequestStatus(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`),
-    );
+/** `Strict`: unknown fields are a 400; `Warn`: they become warnings; otherwise ignored. */
+function checkUnknown(obj: KubeObject, opts: WriteOptions): void {
+  if (opts.fieldValidation !== 'Strict' && opts.fieldValidation !== 'Warn') return;
+  const unknown = unknownFields(obj).map((f) => `unknown field "${f}"`);
+  if (unknown.length === 0) return;
+  if (opts.fieldValidation === 'Warn') {
+    opts.warnings?.push(...unknown);
+    return;
   }
+  throw new ApiStatusError(badRequestStatus(`strict decoding error: ${unknown.join(', ')}`));
 }
 
 function checkShape(obj: KubeObject): void {

@@ -478,6 +478,15 @@ test('bad input gets real Status errors and leaves nothing half-written', async 
     unknownField.stderr,
     /Error from server \(BadRequest\).*strict decoding error: unknown field "spec.foo"/,
   );
+  const warned = await c.kubectl([
+    'create',
+    '--validate=warn',
+    '-f',
+    c.writeFile('uf2.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: warned}\ncolour: blue\n'),
+  ]);
+  assert.equal(warned.code, 0, warned.stderr);
+  assert.match(warned.stderr, /Warning: unknown field "colour"/);
+  await c.k(['delete', 'cm', 'warned']);
   const badName = await c.kubectl([
     'apply',
     '-f',

@@ -198,11 +198,16 @@ export class HttpApi {
     }
     const wantsTable = TABLE_RE.test(req.headers.accept ?? '');
     const rest = q.getAll('dryRun').includes('All') && this.opts.dryRun ? this.opts.dryRun : this.rest;
+    const warnings: string[] = [];
     const write = {
       fieldValidation: q.get('fieldValidation') ?? undefined,
       fieldManager: q.get('fieldManager') ?? undefined,
       force: q.get('force') === 'true',
+      warnings,
     };
+    // RFC 7234 warn-code 299, as kube-apiserver sends them; kubectl prints `Warning: <text>`.
+    const warn = (): Record<string, string[]> =>
+      warnings.length === 0 ? {} : { warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`) };
     // Verbs that need a name (update, patch) or must not have one (create of a main resource).
     const action = { PUT: 'update', PATCH: 'patch' }[method];
     if (
@@ -236,17 +241,18 @@ export class HttpApi {
       case 'POST': {
         const body = await this.readBody(req);
         const created = await rest.create(scope, body, clean(write));
-        return this.sendJson(res, 201, created);
+        return this.sendJson(res, 201, created, JSON_TYPE, warn());
       }
       case 'PUT': {
         const body = await this.readBody(req);
-        return this.sendJson(res, 200, await rest.update(scope, body, clean(write)));
+        const updated = await rest.update(scope, body, clean(write));
+        return this.sendJson(res, 200, updated, JSON_TYPE, warn());
       }
       case 'PATCH': {
         const type = patchType(req.headers['content-type']);
         const body = await this.readBody(req);
         const out = await rest.patch(scope, type, body, clean(write));
-        return this.sendJson(res, wasCreated(out) ? 201 : 200, out);
+        return this.sendJson(res, wasCreated(out) ? 201 : 200, out, JSON_TYPE, warn());
       }
       case 'DELETE': {
         const body = (await this.readBody(req)) as DeleteParams | undefined;
@@ -451,7 +457,7 @@ export class HttpApi {
     code: number,
     body: unknown,
     contentType = JSON_TYPE,
-    extra: Record<string, string> = {},
+    extra: Record<string, string | string[]> = {},
   ): void {
     const text = JSON.stringify(body);
     res.writeHead(code, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), ...extra });
