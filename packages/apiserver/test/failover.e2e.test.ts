@@ -214,6 +214,30 @@ test('wire API: list, create, watch with bookmarks, typed errors, 410 Expired af
       }),
       (err: unknown) => err instanceof RemoteError && err.code === 'API_ALREADY_EXISTS',
     );
+    const target = { resource: 'configmaps', namespace: 'default', name: 'via-wire' };
+    const cur = await client.request<{ metadata: { resourceVersion: string } }>('api.get', target);
+    const patched = await client.request<{ data: Record<string, string>; metadata: { resourceVersion: string } }>(
+      'api.patch',
+      { ...target, patchType: 'merge', patch: { data: { c: 'd' } } },
+    );
+    assert.deepEqual(patched.data, { a: 'b', c: 'd' });
+    await assert.rejects(
+      client.request('api.update', {
+        ...target,
+        object: { metadata: { name: 'via-wire', resourceVersion: cur.metadata.resourceVersion }, data: {} },
+      }),
+      (err: unknown) => err instanceof RemoteError && err.code === 'API_CONFLICT',
+    );
+    const deleted = await client.request<{ deleted: boolean }>('api.delete', target);
+    assert.equal(deleted.deleted, true);
+    await assert.rejects(
+      client.request('api.list', { resource: 'pods', labelSelector: 'a in (' }),
+      (err: unknown) => err instanceof RemoteError && err.code === 'API_BAD_REQUEST',
+    );
+    await assert.rejects(
+      client.request('api.list', { resource: 'widgets' }),
+      (err: unknown) => err instanceof RemoteError && err.code === 'API_BAD_REQUEST',
+    );
     // Compact etcd, restart the apiserver (its cache starts now): an old resourceVersion is gone.
     const etcd = c.etcdClient();
     const head = (await etcd.range('/registry/', { prefix: true, countOnly: true })).header.revision;
