@@ -1,1 +1,13 @@
-export {};
+export * from './apiserver.js';
+export * from './cli.js';
+export * from './errors.js';
+export * from './http/body.js';
+export * from './http/paths.js';
+export * from './http/server.js';
+export * from './rest.js';
+export * from './service-ips.js';
+export * from './storage/codec.js';
+export * from './storage/store.js';
+export * from './storage/watch-cache.js';
+export * from './strict-fields.js';
+export * from './wire-api.js';
