@@ -11,10 +11,7 @@ async function main(): Promise<number> {
     return memberMain(rest);
   }
   if (command === 'apiserver') {
-    // Computed specifier: packages/cli does not declare @kemu/apiserver yet (a package.json and
-    // tsconfig reference change owned by the cli engineer); the workspace link resolves it at run time.
-    const specifier = ['@kemu', 'apiserver', 'cli'].join('/');
-    const mod = (await import(specifier)) as { apiserverMain(argv: string[]): Promise<number> };
+    const mod = await import('@kemu/apiserver/cli');
     const code = await mod.apiserverMain(rest);
     // Serving: the process stays up until a signal (ShutdownHooks exits).
     if (code === 0) return new Promise<number>(() => {});
