@@ -22,8 +22,8 @@ async function main(): Promise<number> {
     return etcdctlMain(rest);
   }
   process.stderr.write(
-    `kemu: '${command ?? ''}' is not available yet: this build has the foundation, the wire, Raft and etcd; ` +
-      'the apiserver and launcher are still being built (see the issues).\n',
+    `kemu: '${command ?? ''}' is not available yet. This build runs 'kemu etcd', 'kemu etcdctl' and ` +
+      "'kemu apiserver'; the launcher ('kemu up'), scheduler, controllers and nodes are still being built.\n",
   );
   return 1;
 }
