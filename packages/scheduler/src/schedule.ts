@@ -4,6 +4,7 @@
 // a dry run of preemption explains whether evicting lower-priority pods could help.
 import type { Pod } from '@kemu/api';
 import type { Random } from '@kemu/runtime';
+import { SchedulerInputError } from './errors.js';
 import { FitError, fitErrorMessage, NO_PREEMPTION_VICTIMS, PREEMPTION_NOT_HELPFUL } from './fit-error.js';
 import type { FilterPlugin, NodeFilter, ScorePlugin } from './framework.js';
 import { interPodAffinityPlugin } from './plugins/inter-pod-affinity.js';
@@ -50,12 +51,27 @@ function runFilters(filters: readonly NodeFilter[], node: NodeInfo): NodeStatus 
   return null;
 }
 
+/** Malformed quantities or selectors in the pod surface as one typed error naming the pod. */
+function prepare<T>(pod: Pod, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SchedulerInputError) throw err;
+    const name = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}`;
+    throw new SchedulerInputError(`pod ${name}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Picks a node for `pod`, or explains why none fits. Throws SchedulerInputError for a pod whose
+ * requests or selectors cannot be parsed (the caller records it and moves on).
+ */
 export function schedule(pod: Pod, snapshot: Snapshot, options: ScheduleOptions): ScheduleResult {
   const filterPlugins = options.filters ?? DEFAULT_FILTERS;
   const scorers = options.scorers ?? DEFAULT_SCORERS;
   if (snapshot.nodes.length === 0) return { fitError: new FitError(0, new Map(), '') };
 
-  const filters = filterPlugins.map((p) => p.prepareFilter(pod, snapshot));
+  const filters = prepare(pod, () => filterPlugins.map((p) => p.prepareFilter(pod, snapshot)));
   const feasible: NodeInfo[] = [];
   const statuses = new Map<string, NodeStatus>();
   for (const node of snapshot.nodes) {
@@ -72,7 +88,7 @@ export function schedule(pod: Pod, snapshot: Snapshot, options: ScheduleOptions)
 
   const totals = new Array<number>(feasible.length).fill(0);
   for (const s of scorers) {
-    const scores = s.score(pod, snapshot, feasible);
+    const scores = prepare(pod, () => s.score(pod, snapshot, feasible));
     for (let i = 0; i < totals.length; i++) totals[i] = (totals[i] ?? 0) + (scores[i] ?? 0) * s.weight;
   }
   let best = -1;

@@ -38,8 +38,17 @@ export class NodeInfo {
   }
 
   addPod(pod: Pod): void {
-    add(this.requested, podRequests(pod));
-    add(this.nonZeroRequested, podRequests(pod, true));
+    let requests: Resources;
+    let nonZero: Resources;
+    try {
+      requests = podRequests(pod);
+      nonZero = podRequests(pod, true);
+    } catch (err) {
+      const name = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}`;
+      throw new SchedulerInputError(`pod ${name}: bad resource requests: ${(err as Error).message}`, { cause: err });
+    }
+    add(this.requested, requests);
+    add(this.nonZeroRequested, nonZero);
     this.pods.push(pod);
   }
 }

@@ -8,6 +8,7 @@ import {
   type NodeStatus,
   reject,
   type ScheduleResult,
+  SchedulerInputError,
   Snapshot,
   schedule,
 } from '../src/index.js';
@@ -202,4 +203,39 @@ test('ties are broken by the injected random source, reproducibly', () => {
   assert.deepEqual(pick(11), pick(11));
   const seen = new Set([1, 2, 3, 4, 5, 6, 7, 8].flatMap((s) => pick(s)));
   assert.ok(seen.size > 1, 'different seeds explore different tied nodes');
+});
+
+test('malformed input is a typed SchedulerInputError naming the object', () => {
+  const snap = cluster();
+  const bad = pod('bad', { cpu: 'lots' });
+  assert.throws(
+    () => schedule(bad, snap, { random: new SeededRandom(1) }),
+    (err: unknown) => {
+      assert.ok(err instanceof SchedulerInputError);
+      assert.equal(err.code, 'SCHEDULER_INPUT_INVALID');
+      assert.match(err.message, /^pod default\/bad: quantities must match/);
+      return true;
+    },
+  );
+  const badSelector = pod(
+    'sel',
+    {},
+    {
+      affinity: {
+        podAntiAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: [
+            { topologyKey: 'k', labelSelector: { matchExpressions: [{ key: 'a', operator: 'In', values: [] }] } },
+          ],
+        },
+      },
+    },
+  );
+  assert.throws(() => schedule(badSelector, snap, { random: new SeededRandom(1) }), SchedulerInputError);
+  assert.throws(() => new Snapshot([node('n', { cpu: 'x' })], []), /node n: bad allocatable/);
+  assert.throws(
+    () => new Snapshot([node('n')], [pod('b', { memory: '1Zi', nodeName: 'n' })]),
+    /pod default\/b: bad resource requests/,
+  );
+  // The snapshot stays usable after a rejected pod.
+  assert.equal(nodeOf(schedule(pod('ok'), snap, { random: new SeededRandom(1) })).startsWith('worker-'), true);
 });
