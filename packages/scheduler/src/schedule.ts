@@ -39,9 +39,28 @@ export interface ScheduleOptions {
   random: Random;
   filters?: readonly FilterPlugin[];
   scorers?: readonly ScorePlugin[];
+  /** Stop filtering after this share of feasible nodes (upstream's percentageOfNodesToScore; 0 = adaptive). */
+  percentageOfNodesToScore?: number;
+  /** Where filtering starts (upstream rotates it so every node gets its turn); see `nextStartNodeIndex`. */
+  startNodeIndex?: number;
 }
 
-export type ScheduleResult = { node: string; score: number; feasibleNodes: number } | { fitError: FitError };
+export type ScheduleResult =
+  | { node: string; score: number; feasibleNodes: number; nextStartNodeIndex: number }
+  | { fitError: FitError };
+
+const MIN_FEASIBLE_NODES_TO_FIND = 100;
+const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5;
+
+/** How many feasible nodes are enough (upstream's numFeasibleNodesToFind): all below 100 nodes, ~42 % of 1,000. */
+export function numFeasibleNodesToFind(numAllNodes: number, percentageOfNodesToScore = 0): number {
+  if (numAllNodes < MIN_FEASIBLE_NODES_TO_FIND) return numAllNodes;
+  let percentage = percentageOfNodesToScore;
+  if (percentage === 0)
+    percentage = Math.max(MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND, 50 - Math.trunc(numAllNodes / 125));
+  const n = Math.trunc((numAllNodes * percentage) / 100);
+  return Math.max(n, MIN_FEASIBLE_NODES_TO_FIND);
+}
 
 function runFilters(filters: readonly NodeFilter[], node: NodeInfo): NodeStatus | null {
   for (const f of filters) {
@@ -74,17 +93,25 @@ export function schedule(pod: Pod, snapshot: Snapshot, options: ScheduleOptions)
   const filters = prepare(pod, () => filterPlugins.map((p) => p.prepareFilter(pod, snapshot)));
   const feasible: NodeInfo[] = [];
   const statuses = new Map<string, NodeStatus>();
-  for (const node of snapshot.nodes) {
+  const all = snapshot.nodes;
+  const enough = numFeasibleNodesToFind(all.length, options.percentageOfNodesToScore ?? 0);
+  const start = (options.startNodeIndex ?? 0) % all.length;
+  let processed = 0;
+  while (processed < all.length && feasible.length < enough) {
+    const node = all[(start + processed) % all.length] as NodeInfo;
+    processed++;
     const status = runFilters(filters, node);
     if (status === null) feasible.push(node);
     else statuses.set(node.name, status);
   }
+  const nextStartNodeIndex = (start + processed) % all.length;
 
   if (feasible.length === 0) {
     const { message, candidates } = dryRunPreemption(pod, snapshot, statuses, filterPlugins);
     return { fitError: new FitError(snapshot.nodes.length, statuses, message, candidates) };
   }
-  if (feasible.length === 1) return { node: (feasible[0] as NodeInfo).name, score: 0, feasibleNodes: 1 };
+  if (feasible.length === 1)
+    return { node: (feasible[0] as NodeInfo).name, score: 0, feasibleNodes: 1, nextStartNodeIndex };
 
   const totals = new Array<number>(feasible.length).fill(0);
   for (const s of scorers) {
@@ -105,7 +132,12 @@ export function schedule(pod: Pod, snapshot: Snapshot, options: ScheduleOptions)
       if (options.random.int(0, ties) === 0) best = i;
     }
   }
-  return { node: (feasible[best] as NodeInfo).name, score: bestScore, feasibleNodes: feasible.length };
+  return {
+    node: (feasible[best] as NodeInfo).name,
+    score: bestScore,
+    feasibleNodes: feasible.length,
+    nextStartNodeIndex,
+  };
 }
 
 function priorityOf(pod: Pod): number {

@@ -6,6 +6,7 @@ import {
   FitError,
   fitErrorMessage,
   type NodeStatus,
+  numFeasibleNodesToFind,
   reject,
   type ScheduleResult,
   SchedulerInputError,
@@ -238,4 +239,22 @@ test('malformed input is a typed SchedulerInputError naming the object', () => {
   );
   // The snapshot stays usable after a rejected pod.
   assert.equal(nodeOf(schedule(pod('ok'), snap, { random: new SeededRandom(1) })).startsWith('worker-'), true);
+});
+
+test('large clusters stop filtering at the adaptive share of feasible nodes and rotate the start', () => {
+  assert.equal(numFeasibleNodesToFind(50), 50);
+  assert.equal(numFeasibleNodesToFind(1000), 420);
+  assert.equal(numFeasibleNodesToFind(5000), 500);
+  assert.equal(numFeasibleNodesToFind(150), 100);
+  assert.equal(numFeasibleNodesToFind(1000, 100), 1000);
+  const snap = new Snapshot(
+    Array.from({ length: 200 }, (_, i) => node(`n${i}`)),
+    [],
+  );
+  const r = schedule(pod('p'), snap, { random: new SeededRandom(1), startNodeIndex: 150 });
+  assert.ok('node' in r);
+  assert.equal(r.feasibleNodes, 100);
+  assert.equal(r.nextStartNodeIndex, 50);
+  const idx = Number(r.node.slice(1));
+  assert.ok(idx >= 150 || idx < 50, `chosen among the nodes examined: ${r.node}`);
 });
