@@ -33,6 +33,7 @@ export const DEFAULT_SCORERS: readonly ScorePlugin[] = [
   nodeAffinityPlugin,
   nodeResourcesFitPlugin,
   podTopologySpreadPlugin,
+  interPodAffinityPlugin,
 ];
 
 export interface ScheduleOptions {

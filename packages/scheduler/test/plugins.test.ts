@@ -337,3 +337,57 @@ test('PodTopologySpread: DoNotSchedule maxSkew, missing label', () => {
   snap.assume(pod('b1', { labels: { app: 'web' } }), 'w2');
   assert.equal(verdict(podTopologySpreadPlugin, loose, snap, 'w1'), null);
 });
+
+test('InterPodAffinity scoring: preferred affinity attracts, preferred anti-affinity repels', () => {
+  const snap = new Snapshot(
+    [node('w1'), node('w2'), node('w3')],
+    [pod('cache', { labels: { app: 'cache' }, nodeName: 'w2' })],
+  );
+  const term = { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'cache' } } };
+  const near = pod(
+    'near',
+    {},
+    {
+      affinity: {
+        podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, podAffinityTerm: term }] },
+      },
+    },
+  );
+  assert.deepEqual(interPodAffinityPlugin.score(near, snap, snap.nodes), [0, 100, 0]);
+  const far = pod(
+    'far',
+    {},
+    {
+      affinity: {
+        podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, podAffinityTerm: term }] },
+      },
+    },
+  );
+  assert.deepEqual(interPodAffinityPlugin.score(far, snap, snap.nodes), [100, 0, 100]);
+  assert.deepEqual(interPodAffinityPlugin.score(pod('plain'), snap, snap.nodes), [0, 0, 0]);
+  // An existing pod's preference for the incoming pod counts too.
+  const friendly = pod(
+    'f',
+    { labels: { app: 'f' }, nodeName: 'w3' },
+    {
+      affinity: {
+        podAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            {
+              weight: 10,
+              podAffinityTerm: {
+                topologyKey: 'kubernetes.io/hostname',
+                labelSelector: { matchLabels: { app: 'web' } },
+              },
+            },
+          ],
+        },
+      },
+    },
+  );
+  const snap2 = new Snapshot([node('w1'), node('w2'), node('w3')], [friendly]);
+  assert.deepEqual(
+    interPodAffinityPlugin.score(pod('web', { labels: { app: 'web' } }), snap2, snap2.nodes),
+    [0, 0, 100],
+  );
+});

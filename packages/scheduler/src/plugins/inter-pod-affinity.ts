@@ -3,7 +3,7 @@
 
 import type { Pod, PodAffinityTerm, Selector } from '@kemu/api';
 import { isBeingDeleted, labelSelectorAsSelector } from '@kemu/api';
-import type { FilterPlugin } from '../framework.js';
+import { type FilterPlugin, MAX_NODE_SCORE, type ScorePlugin } from '../framework.js';
 import type { Snapshot } from '../snapshot.js';
 import { reject } from '../status.js';
 
@@ -50,8 +50,9 @@ function countByTopology(terms: CompiledTerm[], snapshot: Snapshot): Map<string,
   return counts;
 }
 
-export const interPodAffinityPlugin: FilterPlugin = {
+export const interPodAffinityPlugin: FilterPlugin & ScorePlugin = {
   name: 'InterPodAffinity',
+  weight: 2,
   prepareFilter(pod, snapshot) {
     const affinity = (pod.spec.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((t) =>
       compileTerm(t, pod),
@@ -101,4 +102,71 @@ export const interPodAffinityPlugin: FilterPlugin = {
       return null;
     };
   },
+  score(pod, snapshot, nodes) {
+    const scores = preferredTopologyScores(pod, snapshot);
+    if (scores.size === 0) return nodes.map(() => 0);
+    const raw = nodes.map((n) => {
+      let sum = 0;
+      for (const [k, v] of Object.entries(n.labels)) sum += scores.get(`${k}\u0000${v}`) ?? 0;
+      return sum;
+    });
+    const min = Math.min(...raw);
+    const max = Math.max(...raw);
+    if (max === min) return raw.map(() => 0);
+    return raw.map((s) => Math.trunc((MAX_NODE_SCORE * (s - min)) / (max - min)));
+  },
 };
+
+/** Upstream: an existing pod's required affinity to the incoming pod counts with this weight. */
+const HARD_POD_AFFINITY_WEIGHT = 1;
+
+/**
+ * Preferred (anti-)affinity of the incoming pod toward existing pods, and of existing pods toward it
+ * (upstream's InterPodAffinity PreScore): a score per (topologyKey, value) pair.
+ */
+function preferredTopologyScores(pod: Pod, snapshot: Snapshot): Map<string, number> {
+  const scores = new Map<string, number>();
+  const bump = (key: string, value: string | undefined, w: number): void => {
+    if (value === undefined || w === 0) return;
+    const k = `${key}\u0000${value}`;
+    scores.set(k, (scores.get(k) ?? 0) + w);
+  };
+  const own = [
+    ...(pod.spec.affinity?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => ({
+      w: t.weight,
+      term: compileTerm(t.podAffinityTerm, pod),
+    })),
+    ...(pod.spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => ({
+      w: -t.weight,
+      term: compileTerm(t.podAffinityTerm, pod),
+    })),
+  ];
+  for (const node of snapshot.nodes) {
+    for (const existing of node.pods) {
+      if (isBeingDeleted(existing)) continue;
+      for (const { w, term } of own)
+        if (termMatchesPod(term, existing)) bump(term.topologyKey, node.labels[term.topologyKey], w);
+      const a = existing.spec.affinity;
+      if (a === undefined) continue;
+      const theirs = [
+        ...(a.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => ({
+          w: HARD_POD_AFFINITY_WEIGHT,
+          raw: t,
+        })),
+        ...(a.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => ({
+          w: t.weight,
+          raw: t.podAffinityTerm,
+        })),
+        ...(a.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => ({
+          w: -t.weight,
+          raw: t.podAffinityTerm,
+        })),
+      ];
+      for (const { w, raw } of theirs) {
+        const term = compileTerm(raw, existing);
+        if (termMatchesPod(term, pod)) bump(term.topologyKey, node.labels[term.topologyKey], w);
+      }
+    }
+  }
+  return scores;
+}
