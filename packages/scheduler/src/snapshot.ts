@@ -17,6 +17,8 @@ export class NodeInfo {
   /** Same with upstream's non-zero defaults for cpu/memory (what scoring uses). */
   readonly nonZeroRequested: Resources = new Map();
   readonly pods: Pod[] = [];
+  /** The subset with any pod (anti-)affinity, which other pods' decisions must consult (upstream keeps it too). */
+  readonly podsWithAffinity: Pod[] = [];
 
   constructor(node: Node) {
     this.node = node;
@@ -50,6 +52,8 @@ export class NodeInfo {
     add(this.requested, requests);
     add(this.nonZeroRequested, nonZero);
     this.pods.push(pod);
+    const a = pod.spec.affinity;
+    if (a?.podAffinity !== undefined || a?.podAntiAffinity !== undefined) this.podsWithAffinity.push(pod);
   }
 }
 

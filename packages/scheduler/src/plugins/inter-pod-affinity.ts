@@ -68,7 +68,7 @@ export const interPodAffinityPlugin: FilterPlugin & ScorePlugin = {
     // Existing pods whose anti-affinity rejects this pod: forbidden (topologyKey, value) pairs.
     const forbidden = new Set<string>();
     for (const node of snapshot.nodes) {
-      for (const existing of node.pods) {
+      for (const existing of node.podsWithAffinity) {
         for (const raw of existing.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ??
           []) {
           const t = compileTerm(raw, existing);
@@ -142,7 +142,7 @@ function preferredTopologyScores(pod: Pod, snapshot: Snapshot): Map<string, numb
     })),
   ];
   for (const node of snapshot.nodes) {
-    for (const existing of node.pods) {
+    for (const existing of own.length > 0 ? node.pods : node.podsWithAffinity) {
       if (isBeingDeleted(existing)) continue;
       for (const { w, term } of own)
         if (termMatchesPod(term, existing)) bump(term.topologyKey, node.labels[term.topologyKey], w);
