@@ -1,1 +1,16 @@
-export {};
+export * from './errors.js';
+export * from './fit-error.js';
+export * from './framework.js';
+export * from './heap.js';
+export * from './plugins/inter-pod-affinity.js';
+export * from './plugins/node-affinity.js';
+export * from './plugins/node-name.js';
+export * from './plugins/node-resources-fit.js';
+export * from './plugins/node-unschedulable.js';
+export * from './plugins/pod-topology-spread.js';
+export * from './plugins/taint-toleration.js';
+export * from './queue.js';
+export * from './resources.js';
+export * from './schedule.js';
+export * from './snapshot.js';
+export * from './status.js';
