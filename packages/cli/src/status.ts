@@ -46,6 +46,9 @@ export async function collectStatus(flags: UpFlags): Promise<ClusterStatus> {
     callTimeoutMs: 1500,
   });
   const etcdStatus = new Map<string, StatusResponse>();
+  // The wire's timers are unref'd: with every member down nothing else would keep this process
+  // alive until the status calls time out, and it would exit silently.
+  const keepAlive = setInterval(() => {}, 1000);
   try {
     await Promise.all(
       plan.components
@@ -59,6 +62,7 @@ export async function collectStatus(flags: UpFlags): Promise<ClusterStatus> {
         }),
     );
   } finally {
+    clearInterval(keepAlive);
     await client.close();
   }
 
