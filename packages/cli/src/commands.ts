@@ -1,3 +1,4 @@
+import { isKemuError } from '@kemu/runtime';
 import { Command, CommanderError } from 'commander';
 import { downCommand } from './down.js';
 import { statusCommand } from './status.js';
@@ -40,6 +41,11 @@ export async function clusterMain(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    // Our own errors are for people: the message, not a stack. Bad topology input is a usage error.
+    if (isKemuError(err)) {
+      process.stderr.write(`kemu: ${err.message} (${err.code})\n`);
+      return err.code === 'KEMU_BAD_TOPOLOGY' ? 2 : 1;
+    }
     throw err;
   }
   return code;
