@@ -182,9 +182,13 @@ export class Supervisor {
   }
 
   async stopAll(): Promise<void> {
-    // Reverse start order: clients (apiserver) before the store they use.
-    const names = [...this.entries.keys()].reverse();
-    await Promise.all(names.map((n) => this.stop(n)));
+    // Kinds in reverse start order (the apiserver before the etcd it uses, so it does not log a
+    // storm of etcd errors on the way out); the members of one kind together.
+    const kinds = [...new Set([...this.entries.values()].map((e) => e.spec.kind))].reverse();
+    for (const kind of kinds) {
+      const names = [...this.entries.values()].filter((e) => e.spec.kind === kind).map((e) => e.spec.name);
+      await Promise.all(names.map((n) => this.stop(n)));
+    }
   }
 
   private launch(entry: Entry): void {

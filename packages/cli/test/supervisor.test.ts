@@ -98,3 +98,18 @@ test('stop is SIGTERM, then SIGKILL after the deadline, and is not followed by a
   assert.equal(stop?.event === 'stop' && stop.forced, true);
   assert.ok(!fs.existsSync(path.join(dir, 'run', 'apiserver-0.pid')));
 });
+
+test('stopAll stops the apiserver before the etcd members it uses', async (t) => {
+  const { children, events, sup, cleanup } = setup();
+  t.after(cleanup);
+  sup.start({ name: 'etcd-0', kind: 'etcd', argv: ['node', 'a'] });
+  sup.start({ name: 'etcd-1', kind: 'etcd', argv: ['node', 'b'] });
+  sup.start({ name: 'apiserver-0', kind: 'kube-apiserver', argv: ['node', 'c'] });
+  await sup.stopAll();
+  const stops = events.filter((e) => e.event === 'stop').map((e) => e.component);
+  assert.equal(stops[0], 'apiserver-0');
+  assert.deepEqual(stops.slice(1).sort(), ['etcd-0', 'etcd-1']);
+  assert.ok(children.every((c) => c.signals[0] === 'SIGTERM'));
+  assert.ok(sup.status().every((s) => s.state === 'stopped' && s.pid === null));
+  assert.equal(events.filter((e) => e.event === 'restart').length, 0);
+});
