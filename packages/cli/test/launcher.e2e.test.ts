@@ -136,6 +136,9 @@ describe('kemu up / status / down', () => {
     } else {
       assert.equal(apiserver?.state, 'not available');
     }
+    // A second supervisor on the same state dir is refused, and the first keeps running.
+    await assert.rejects(kemu('up', '--detach', ...flags()), /KEMU_CLUSTER_RUNNING/);
+    assert.equal((await status()).supervisor.pid, st.supervisor.pid);
     const table = await kemu('status', ...flags());
     assert.match(table.stdout, /etcd-0 .*running/);
   });
