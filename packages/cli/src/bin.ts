@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `kemu` command. `kemu etcd …` runs an etcd member and `kemu etcdctl …` the etcd CLI; the other
-// sub-commands arrive with the launcher issue, and until then say so plainly.
+// `up`/`down`/`status` run the launcher (commands.ts); the rest arrive later and say so plainly.
 const [command, ...rest] = process.argv.slice(2);
 
 async function main(): Promise<number> {
@@ -20,6 +20,10 @@ async function main(): Promise<number> {
   if (command === 'etcdctl') {
     const { etcdctlMain } = await import('@kemu/etcd/etcdctl/cli');
     return etcdctlMain(rest);
+  }
+  if (command === 'up' || command === 'down' || command === 'status') {
+    const { clusterMain } = await import('./commands.js');
+    return clusterMain([command, ...rest]);
   }
   process.stderr.write(
     `kemu: '${command ?? ''}' is not available yet. This build runs 'kemu etcd', 'kemu etcdctl' and ` +
