@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `kemu` command. `kemu etcd …` runs an etcd member and `kemu etcdctl …` the etcd CLI; the other
-// `up`/`down`/`status` run the launcher (commands.ts); the rest arrive later and say so plainly.
+// The `kemu` command: a thin dispatcher. `etcd`, `etcdctl` and `apiserver` run a component or tool;
+// `up`/`down`/`status` run the launcher (commands.ts); commands not built yet say so plainly.
 const [command, ...rest] = process.argv.slice(2);
 
 async function main(): Promise<number> {
@@ -26,8 +26,8 @@ async function main(): Promise<number> {
     return clusterMain([command, ...rest]);
   }
   process.stderr.write(
-    `kemu: '${command ?? ''}' is not available yet. This build runs 'kemu etcd', 'kemu etcdctl' and ` +
-      "'kemu apiserver'; the launcher ('kemu up'), scheduler, controllers and nodes are still being built.\n",
+    `kemu: '${command ?? ''}' is not available yet. This build has up, down, status, etcd, etcdctl and ` +
+      'apiserver; the scheduler, controllers, nodes, chaos commands and drills are still being built.\n',
   );
   return 1;
 }

@@ -135,6 +135,8 @@ export async function statusCommand(
   const table = new Table({
     head: ['NAME', 'KIND', 'PID', 'STATE', 'RESTARTS', 'UPTIME', 'ETCD'],
     style: { head: [], border: [] },
+    // One rule under the header only, so a dozen components still fit on one screen.
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
   });
   for (const c of st.components) {
     const etcd = c.etcd ? `${c.etcd.isLeader ? 'leader' : 'follower'} term ${c.etcd.term}` : '';
