@@ -31,6 +31,10 @@ const QUICK = process.argv.includes('--quick');
 const PHASE_MS = QUICK ? 1500 : 4000;
 const FAILOVER_TRIALS = QUICK ? 2 : 5;
 const RSS_KEYS = QUICK ? 2000 : 10000;
+// `--only rss`: just start both systems, load the RSS keys and print the memory rows (cheap to repeat).
+const ONLY_RSS = process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'rss';
+// Extra Node flags for the kemu members, for experiments (e.g. KEMU_BENCH_NODE_FLAGS='--max-semi-space-size=2').
+const EXTRA_NODE_FLAGS = (process.env.KEMU_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
 
 // ---- helpers -------------------------------------------------------------------------------------
 
@@ -71,10 +75,10 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-function rssMiB(pid) {
+function rssMiB(pid, field = 'VmRSS') {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
     return m ? Number(m[1]) / 1024 : Number.NaN;
   } catch {
     return Number.NaN;
@@ -111,6 +115,7 @@ async function startKemu(dir) {
   const peers = ports.map((p, i) => `etcd-${i}=ws://127.0.0.1:${p}`).join(',');
   const procs = ports.map((port, i) => {
     const args = [
+      ...EXTRA_NODE_FLAGS,
       MEMBER_MAIN,
       '--name',
       `etcd-${i}`,
@@ -357,7 +362,9 @@ function phases(sys, out) {
     await pool.close();
     await sleep(1000);
     out.rss = sys.procs.map((p) => rssMiB(p.proc.pid));
+    out.hwm = sys.procs.map((p) => rssMiB(p.proc.pid, 'VmHWM'));
   });
+  if (ONLY_RSS) return list.slice(-1);
   // Failover: a writer puts every 5 ms; kill -9 the leader; the window is the longest gap
   // between acknowledged puts from the kill on.
   out.failover = [];
@@ -436,43 +443,45 @@ const f0 = (n) => (Number.isFinite(n) ? n.toFixed(0) : '-');
 const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
 const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.9 * xs.length))];
 const rows = [];
-for (const c of [1, 16, 64]) {
+if (!ONLY_RSS) {
+  for (const c of [1, 16, 64]) {
+    rows.push([
+      `put ${c} client(s): ops/s`,
+      f0(k[`put${c}`].ops),
+      f0(e[`put${c}`].ops),
+      ratio(k[`put${c}`].ops, e[`put${c}`].ops),
+      '>= 1.00x',
+    ]);
+    rows.push([
+      `put ${c} client(s): p50 ms`,
+      f1(k[`put${c}`].p50),
+      f1(e[`put${c}`].p50),
+      ratio(k[`put${c}`].p50, e[`put${c}`].p50),
+      '',
+    ]);
+    rows.push([
+      `put ${c} client(s): p99 ms`,
+      f1(k[`put${c}`].p99),
+      f1(e[`put${c}`].p99),
+      ratio(k[`put${c}`].p99, e[`put${c}`].p99),
+      '<= 1.00x',
+    ]);
+  }
   rows.push([
-    `put ${c} client(s): ops/s`,
-    f0(k[`put${c}`].ops),
-    f0(e[`put${c}`].ops),
-    ratio(k[`put${c}`].ops, e[`put${c}`].ops),
-    '>= 1.00x',
-  ]);
-  rows.push([
-    `put ${c} client(s): p50 ms`,
-    f1(k[`put${c}`].p50),
-    f1(e[`put${c}`].p50),
-    ratio(k[`put${c}`].p50, e[`put${c}`].p50),
+    'linearizable get 64 clients: ops/s',
+    f0(k.get64.ops),
+    f0(e.get64.ops),
+    ratio(k.get64.ops, e.get64.ops),
     '',
   ]);
   rows.push([
-    `put ${c} client(s): p99 ms`,
-    f1(k[`put${c}`].p99),
-    f1(e[`put${c}`].p99),
-    ratio(k[`put${c}`].p99, e[`put${c}`].p99),
-    '<= 1.00x',
+    'linearizable get 64 clients: p99 ms',
+    f1(k.get64.p99),
+    f1(e.get64.p99),
+    ratio(k.get64.p99, e.get64.p99),
+    '',
   ]);
 }
-rows.push([
-  'linearizable get 64 clients: ops/s',
-  f0(k.get64.ops),
-  f0(e.get64.ops),
-  ratio(k.get64.ops, e.get64.ops),
-  '',
-]);
-rows.push([
-  'linearizable get 64 clients: p99 ms',
-  f1(k.get64.p99),
-  f1(e.get64.p99),
-  ratio(k.get64.p99, e.get64.p99),
-  '',
-]);
 const maxK = Math.max(...k.rss);
 const maxE = Math.max(...e.rss);
 rows.push([
@@ -483,15 +492,18 @@ rows.push([
   '<= 1.50x',
 ]);
 rows.push([`  (each member, MiB)`, k.rss.map(f0).join('/'), e.rss.map(f0).join('/'), '', '']);
-rows.push([
-  `failover window p90 of ${FAILOVER_TRIALS} (ms)`,
-  f0(p90(k.failover)),
-  f0(p90(e.failover)),
-  ratio(p90(k.failover), p90(e.failover)),
-  'kemu <= 500',
-]);
-rows.push([`  (each trial, ms)`, k.failover.map(f0).join('/'), e.failover.map(f0).join('/'), '', '']);
-const errs = [1, 16, 64].map((c) => `${k[`put${c}`].errors}/${e[`put${c}`].errors}`).join(' ');
+rows.push([`  (peak VmHWM each member, MiB)`, k.hwm.map(f0).join('/'), e.hwm.map(f0).join('/'), '', '']);
+if (!ONLY_RSS) {
+  rows.push([
+    `failover window p90 of ${FAILOVER_TRIALS} (ms)`,
+    f0(p90(k.failover)),
+    f0(p90(e.failover)),
+    ratio(p90(k.failover), p90(e.failover)),
+    'kemu <= 500',
+  ]);
+  rows.push([`  (each trial, ms)`, k.failover.map(f0).join('/'), e.failover.map(f0).join('/'), '', '']);
+}
+const errs = ONLY_RSS ? '-' : [1, 16, 64].map((c) => `${k[`put${c}`].errors}/${e[`put${c}`].errors}`).join(' ');
 const header = ['metric', 'kemu', 'etcd 3.4', 'kemu/etcd', 'target'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
 const line = (r) =>
