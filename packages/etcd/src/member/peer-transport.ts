@@ -1,4 +1,4 @@
-import type { Message } from '@kemu/raft';
+import { type Message, NETWORK_MESSAGE_TYPES } from '@kemu/raft';
 import type { Logger, Random, Runtime } from '@kemu/runtime';
 import { type FaultTable, type Router, WireClient, type WireConnection } from '@kemu/wire';
 import type { Registry } from 'prom-client';
@@ -6,23 +6,6 @@ import type { EtcdServer, RaftSender } from './etcd-server.js';
 
 export const RAFT_MESSAGES = 'Raft.Messages';
 export const RAFT_SNAPSHOT = 'Raft.Snapshot';
-
-const NETWORK_TYPES = new Set([
-  'MsgProp',
-  'MsgApp',
-  'MsgAppResp',
-  'MsgVote',
-  'MsgVoteResp',
-  'MsgPreVote',
-  'MsgPreVoteResp',
-  'MsgSnap',
-  'MsgHeartbeat',
-  'MsgHeartbeatResp',
-  'MsgTransferLeader',
-  'MsgTimeoutNow',
-  'MsgReadIndex',
-  'MsgReadIndexResp',
-]);
 
 export interface PeerTransportOptions {
   self: string;
@@ -182,7 +165,7 @@ function isMessage(m: unknown): m is Message {
   const o = m as Record<string, unknown>;
   return (
     typeof o.type === 'string' &&
-    NETWORK_TYPES.has(o.type) &&
+    (NETWORK_MESSAGE_TYPES as ReadonlySet<string>).has(o.type as string) &&
     typeof o.from === 'string' &&
     typeof o.to === 'string' &&
     typeof o.term === 'number' &&

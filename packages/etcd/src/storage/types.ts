@@ -1,37 +1,7 @@
-// Structural copies of the shared Raft types (see BRIEF "Shared types"). packages/raft is written
-// concurrently; these shapes are identical so the coordinator can swap them for imports later.
+// The Raft log shapes the WAL and snapshotter persist are packages/raft's own.
+export type { ConfState, Entry, EntryType, HardState, Snapshot, SnapshotMetadata } from '@kemu/raft';
 
-export type EntryType = 'normal' | 'conf-change';
-
-export interface Entry {
-  term: number;
-  index: number;
-  type: EntryType;
-  data: Uint8Array;
-}
-
-export interface HardState {
-  term: number;
-  vote: string | null;
-  commit: number;
-}
-
-export interface ConfState {
-  voters: string[];
-  learners: string[];
-  votersOutgoing: string[];
-}
-
-export interface SnapshotMetadata {
-  index: number;
-  term: number;
-  confState: ConfState;
-}
-
-export interface Snapshot {
-  metadata: SnapshotMetadata;
-  data: Uint8Array;
-}
+import type { HardState } from '@kemu/raft';
 
 /** Identity of the member that owns a data dir; written at the head of every WAL segment. */
 export interface WalMetadata {
