@@ -32,7 +32,11 @@ const PHASE_MS = QUICK ? 1500 : 4000;
 const FAILOVER_TRIALS = QUICK ? 2 : 5;
 const RSS_KEYS = QUICK ? 2000 : 10000;
 // `--only rss`: just start both systems, load the RSS keys and print the memory rows (cheap to repeat).
-const ONLY_RSS = process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'rss';
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const ONLY_RSS = ONLY === 'rss';
+// `--only put1`: just the 1-client put phase, alternating kemu/etcd for PUT1_ROUNDS rounds (latency work).
+const ONLY_PUT1 = ONLY === 'put1';
+const PUT1_ROUNDS = Number(process.env.KEMU_BENCH_ROUNDS ?? 4);
 // Extra Node flags for the kemu members, for experiments (e.g. KEMU_BENCH_NODE_FLAGS='--max-semi-space-size=2').
 const EXTRA_NODE_FLAGS = (process.env.KEMU_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
 
@@ -331,6 +335,28 @@ async function closedLoop(concurrency, durationMs, op) {
 function phases(sys, out) {
   const list = [];
   const value256 = 'x'.repeat(256);
+  if (ONLY_PUT1) {
+    out.put1Rounds = [];
+    // KEMU_BENCH_WARMUP_MS: an unmeasured 1-client put phase first (JIT, connections, page cache).
+    const warmupMs = Number(process.env.KEMU_BENCH_WARMUP_MS ?? 0);
+    if (warmupMs > 0) {
+      list.push(async () => {
+        const pool = await sys.newWorkerPool(1);
+        await closedLoop(1, warmupMs, (w, i) => pool.put(w, `bench/warmup/${i % 1000}`, value256));
+        await pool.close();
+      });
+    }
+    for (let r = 0; r < PUT1_ROUNDS; r++) {
+      list.push(async () => {
+        const pool = await sys.newWorkerPool(1);
+        out.put1Rounds.push(
+          await closedLoop(1, PHASE_MS, (w, i) => pool.put(w, `bench/put/1/${w}/${i % 1000}`, value256)),
+        );
+        await pool.close();
+      });
+    }
+    return list;
+  }
   for (const c of [1, 16, 64]) {
     list.push(async () => {
       const pool = await sys.newWorkerPool(c);
@@ -443,67 +469,92 @@ const f0 = (n) => (Number.isFinite(n) ? n.toFixed(0) : '-');
 const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
 const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.9 * xs.length))];
 const rows = [];
-if (!ONLY_RSS) {
-  for (const c of [1, 16, 64]) {
+if (ONLY_PUT1) {
+  const all = (xs, f) => xs.map(f).join('/');
+  const kr = k.put1Rounds;
+  const er = e.put1Rounds;
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  rows.push([
+    'put 1 client: ops/s (median)',
+    f0(med(kr.map((r) => r.ops))),
+    f0(med(er.map((r) => r.ops))),
+    ratio(med(kr.map((r) => r.ops)), med(er.map((r) => r.ops))),
+    '>= 1.00x',
+  ]);
+  rows.push(['  (each round)', all(kr, (r) => f0(r.ops)), all(er, (r) => f0(r.ops)), '', '']);
+  rows.push(['put 1 client: p50 ms (median)', f1(med(kr.map((r) => r.p50))), f1(med(er.map((r) => r.p50))), '', '']);
+  rows.push([
+    'put 1 client: p99 ms (median)',
+    f1(med(kr.map((r) => r.p99))),
+    f1(med(er.map((r) => r.p99))),
+    ratio(med(kr.map((r) => r.p99)), med(er.map((r) => r.p99))),
+    '<= 1.00x',
+  ]);
+  rows.push(['  (each round)', all(kr, (r) => f1(r.p99)), all(er, (r) => f1(r.p99)), '', '']);
+} else {
+  if (!ONLY_RSS) {
+    for (const c of [1, 16, 64]) {
+      rows.push([
+        `put ${c} client(s): ops/s`,
+        f0(k[`put${c}`].ops),
+        f0(e[`put${c}`].ops),
+        ratio(k[`put${c}`].ops, e[`put${c}`].ops),
+        '>= 1.00x',
+      ]);
+      rows.push([
+        `put ${c} client(s): p50 ms`,
+        f1(k[`put${c}`].p50),
+        f1(e[`put${c}`].p50),
+        ratio(k[`put${c}`].p50, e[`put${c}`].p50),
+        '',
+      ]);
+      rows.push([
+        `put ${c} client(s): p99 ms`,
+        f1(k[`put${c}`].p99),
+        f1(e[`put${c}`].p99),
+        ratio(k[`put${c}`].p99, e[`put${c}`].p99),
+        '<= 1.00x',
+      ]);
+    }
     rows.push([
-      `put ${c} client(s): ops/s`,
-      f0(k[`put${c}`].ops),
-      f0(e[`put${c}`].ops),
-      ratio(k[`put${c}`].ops, e[`put${c}`].ops),
-      '>= 1.00x',
-    ]);
-    rows.push([
-      `put ${c} client(s): p50 ms`,
-      f1(k[`put${c}`].p50),
-      f1(e[`put${c}`].p50),
-      ratio(k[`put${c}`].p50, e[`put${c}`].p50),
+      'linearizable get 64 clients: ops/s',
+      f0(k.get64.ops),
+      f0(e.get64.ops),
+      ratio(k.get64.ops, e.get64.ops),
       '',
     ]);
     rows.push([
-      `put ${c} client(s): p99 ms`,
-      f1(k[`put${c}`].p99),
-      f1(e[`put${c}`].p99),
-      ratio(k[`put${c}`].p99, e[`put${c}`].p99),
-      '<= 1.00x',
+      'linearizable get 64 clients: p99 ms',
+      f1(k.get64.p99),
+      f1(e.get64.p99),
+      ratio(k.get64.p99, e.get64.p99),
+      '',
     ]);
   }
+  const maxK = Math.max(...k.rss);
+  const maxE = Math.max(...e.rss);
   rows.push([
-    'linearizable get 64 clients: ops/s',
-    f0(k.get64.ops),
-    f0(e.get64.ops),
-    ratio(k.get64.ops, e.get64.ops),
-    '',
+    `RSS per member after ${RSS_KEYS} x 1 KiB keys (max, MiB)`,
+    f0(maxK),
+    f0(maxE),
+    ratio(maxK, maxE),
+    '<= 1.50x',
   ]);
-  rows.push([
-    'linearizable get 64 clients: p99 ms',
-    f1(k.get64.p99),
-    f1(e.get64.p99),
-    ratio(k.get64.p99, e.get64.p99),
-    '',
-  ]);
+  rows.push([`  (each member, MiB)`, k.rss.map(f0).join('/'), e.rss.map(f0).join('/'), '', '']);
+  rows.push([`  (peak VmHWM each member, MiB)`, k.hwm.map(f0).join('/'), e.hwm.map(f0).join('/'), '', '']);
+  if (!ONLY_RSS) {
+    rows.push([
+      `failover window p90 of ${FAILOVER_TRIALS} (ms)`,
+      f0(p90(k.failover)),
+      f0(p90(e.failover)),
+      ratio(p90(k.failover), p90(e.failover)),
+      'kemu <= 500',
+    ]);
+    rows.push([`  (each trial, ms)`, k.failover.map(f0).join('/'), e.failover.map(f0).join('/'), '', '']);
+  }
 }
-const maxK = Math.max(...k.rss);
-const maxE = Math.max(...e.rss);
-rows.push([
-  `RSS per member after ${RSS_KEYS} x 1 KiB keys (max, MiB)`,
-  f0(maxK),
-  f0(maxE),
-  ratio(maxK, maxE),
-  '<= 1.50x',
-]);
-rows.push([`  (each member, MiB)`, k.rss.map(f0).join('/'), e.rss.map(f0).join('/'), '', '']);
-rows.push([`  (peak VmHWM each member, MiB)`, k.hwm.map(f0).join('/'), e.hwm.map(f0).join('/'), '', '']);
-if (!ONLY_RSS) {
-  rows.push([
-    `failover window p90 of ${FAILOVER_TRIALS} (ms)`,
-    f0(p90(k.failover)),
-    f0(p90(e.failover)),
-    ratio(p90(k.failover), p90(e.failover)),
-    'kemu <= 500',
-  ]);
-  rows.push([`  (each trial, ms)`, k.failover.map(f0).join('/'), e.failover.map(f0).join('/'), '', '']);
-}
-const errs = ONLY_RSS ? '-' : [1, 16, 64].map((c) => `${k[`put${c}`].errors}/${e[`put${c}`].errors}`).join(' ');
+const errs =
+  ONLY_RSS || ONLY_PUT1 ? '-' : [1, 16, 64].map((c) => `${k[`put${c}`].errors}/${e[`put${c}`].errors}`).join(' ');
 const header = ['metric', 'kemu', 'etcd 3.4', 'kemu/etcd', 'target'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
 const line = (r) =>
