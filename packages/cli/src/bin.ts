@@ -5,9 +5,7 @@ const [command, ...rest] = process.argv.slice(2);
 
 async function main(): Promise<number> {
   if (command === 'etcd') {
-    const { enableExplicitGc } = await import('@kemu/etcd/member/gc');
     const { memberMain } = await import('@kemu/etcd/member/process');
-    enableExplicitGc();
     return memberMain(rest);
   }
   if (command === 'apiserver') {

@@ -4,7 +4,7 @@ import vm from 'node:vm';
 let collect: (() => void) | undefined;
 
 /**
- * V8 flags every member process runs with, set at start-up from inside the process so that they
+ * V8 flags every member process runs with, set by `memberMain` from inside the process so that they
  * apply however the member is launched (`kemu etcd`, `main.js`, the test harness, the benchmark).
  * `--optimize-for-size` makes V8 grow the heap more reluctantly and collect more eagerly: after
  * 10,000 × 1 KiB puts a member's RSS drops from ~125–137 MiB to ~100–105 MiB (real etcd 3.4:

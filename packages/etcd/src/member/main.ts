@@ -1,9 +1,6 @@
 #!/usr/bin/env node
 // `node packages/etcd/dist/src/member/main.js --name … --data-dir … --listen … --peers …`
-import { enableExplicitGc } from './gc.js';
 import { memberMain } from './process.js';
-
-enableExplicitGc();
 
 memberMain(process.argv.slice(2)).then(
   (code) => process.exit(code),

@@ -15,6 +15,7 @@ import { WatchService } from '../server/watch-service.js';
 import { type FileSystem, NodeFileSystem } from '../storage/index.js';
 import { FlagError, MEMBER_USAGE, type MemberConfig, parseMemberFlags } from './config.js';
 import { EtcdServer } from './etcd-server.js';
+import { enableExplicitGc } from './gc.js';
 import { MemberMetrics } from './metrics.js';
 import { PeerTransport } from './peer-transport.js';
 
@@ -152,6 +153,8 @@ export async function memberMain(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
+  // Before the member allocates anything: its V8 flags apply however the process was started.
+  enableExplicitGc();
   const log = createLogger({ component: 'etcd', node: cfg.name });
   const hooks = new ShutdownHooks(log);
   hooks.install();
