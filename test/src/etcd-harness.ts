@@ -1,59 +1,15 @@
-/**
- * Starts real etcd member processes on loopback for cross-process tests, and cleans them up (kill
- * of the whole process group) also when a test fails. Faults go through each member's admin
- * endpoint, the same surface chaos tooling uses.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EtcdClient, type StatusResponse, wireConnectionFactory } from '@kemu/etcd';
+import { ChildProc, freePort, waitFor } from '@kemu/testkit';
+
+export { freePort, waitFor };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '..', '..', '..');
 export const MEMBER_MAIN = path.join(REPO_ROOT, 'packages', 'etcd', 'dist', 'src', 'member', 'main.js');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 15000, intervalMs = 50 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    // A ref'd timer bounds each attempt: the wire's own timers are unref'd and must not be the only
-    // thing keeping the test process alive.
-    let guard: NodeJS.Timeout | undefined;
-    const bound = new Promise<undefined>((resolve) => {
-      guard = setTimeout(() => resolve(undefined), Math.max(100, deadline - Date.now()));
-    });
-    try {
-      const v = await Promise.race([fn(), bound]);
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      lastErr = err;
-    } finally {
-      clearTimeout(guard);
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 export interface ClusterOptions {
   size?: number;
@@ -65,19 +21,19 @@ export interface ClusterOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export class MemberProcess {
-  proc: ChildProcess | undefined;
-  exited: Promise<void> = Promise.resolve();
-
+/** One etcd member process (`packages/etcd/dist/src/member/main.js`) with its ports and data dir. */
+export class MemberProcess extends ChildProc {
   constructor(
-    readonly name: string,
+    name: string,
     readonly port: number,
     readonly adminPort: number,
     readonly dataDir: string,
-    private readonly args: string[],
-    private readonly logFile: string,
-    private readonly env: NodeJS.ProcessEnv,
-  ) {}
+    args: string[],
+    logFile: string,
+    env: NodeJS.ProcessEnv,
+  ) {
+    super(name, [MEMBER_MAIN, ...args], logFile, env);
+  }
 
   get endpoint(): string {
     return `127.0.0.1:${this.port}`;
@@ -85,51 +41,6 @@ export class MemberProcess {
 
   get identity(): string {
     return `etcd/${this.name}`;
-  }
-
-  start(): void {
-    const out = fs.openSync(this.logFile, 'a');
-    const proc = spawn(process.execPath, [MEMBER_MAIN, ...this.args], {
-      detached: true,
-      stdio: ['ignore', out, out],
-      env: { ...process.env, KEMU_LOG_LEVEL: 'info', ...this.env },
-    });
-    fs.closeSync(out);
-    this.proc = proc;
-    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
-  }
-
-  get running(): boolean {
-    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  /** Signals the member's whole process group. */
-  signal(sig: NodeJS.Signals): void {
-    const pid = this.proc?.pid;
-    if (pid === undefined || !this.running) return;
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      // already gone
-    }
-  }
-
-  async kill9(): Promise<void> {
-    this.signal('SIGKILL');
-    await this.exited;
-  }
-
-  async stopGracefully(): Promise<void> {
-    this.signal('SIGTERM');
-    await this.exited;
-  }
-
-  pause(): void {
-    this.signal('SIGSTOP');
-  }
-
-  resume(): void {
-    this.signal('SIGCONT');
   }
 
   async admin(method: string, pathname: string, body?: unknown): Promise<unknown> {
@@ -140,14 +51,6 @@ export class MemberProcess {
     const text = await res.text();
     if (!res.ok) throw new Error(`admin ${method} ${pathname} -> ${res.status}: ${text}`);
     return text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text;
-  }
-
-  logs(): string {
-    try {
-      return fs.readFileSync(this.logFile, 'utf8');
-    } catch {
-      return '';
-    }
   }
 }
 

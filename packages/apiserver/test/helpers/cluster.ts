@@ -4,110 +4,31 @@
  * kubectl with a kubeconfig and a fresh --cache-dir per cluster (kubectl-contract.md §0). Process
  * groups are killed on cleanup, also when a test fails.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EtcdClient, wireConnectionFactory } from '@kemu/etcd';
+import { ChildProc, freePort, waitFor } from '@kemu/testkit';
+
+export { freePort, waitFor };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '..', '..', '..', '..', '..');
 const ETCD_MAIN = path.join(REPO_ROOT, 'packages', 'etcd', 'dist', 'src', 'member', 'main.js');
 const APISERVER_MAIN = path.join(REPO_ROOT, 'packages', 'apiserver', 'dist', 'src', 'main.js');
+// Processes log at the level the test run asked for (info by default, so failures have context).
+const LOG_ENV = { KEMU_LOG_LEVEL: process.env.KEMU_LOG_LEVEL ?? 'info' };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `fn` until it returns a value other than undefined/false, or throws after the deadline. */
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 20000, intervalMs = 50 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
-class Proc {
-  proc: ChildProcess | undefined;
-  exited: Promise<void> = Promise.resolve();
-
-  constructor(
-    readonly name: string,
-    private readonly args: string[],
-    readonly logFile: string,
-  ) {}
-
-  start(): void {
-    const out = fs.openSync(this.logFile, 'a');
-    const proc = spawn(process.execPath, this.args, {
-      detached: true,
-      stdio: ['ignore', out, out],
-      env: { ...process.env, KEMU_LOG_LEVEL: process.env.KEMU_LOG_LEVEL ?? 'info' },
-    });
-    fs.closeSync(out);
-    this.proc = proc;
-    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
-  }
-
-  get running(): boolean {
-    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  signal(sig: NodeJS.Signals): void {
-    const pid = this.proc?.pid;
-    if (pid === undefined || !this.running) return;
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      // already gone
-    }
-  }
-
-  async kill9(): Promise<void> {
-    this.signal('SIGKILL');
-    await this.exited;
-  }
-
-  logs(): string {
-    try {
-      return fs.readFileSync(this.logFile, 'utf8');
-    } catch {
-      return '';
-    }
-  }
-}
-
-export class EtcdMember extends Proc {
+export class EtcdMember extends ChildProc {
   constructor(
     name: string,
     readonly port: number,
     args: string[],
     logFile: string,
   ) {
-    super(name, args, logFile);
+    super(name, args, logFile, LOG_ENV);
   }
 
   get endpoint(): string {
@@ -115,14 +36,14 @@ export class EtcdMember extends Proc {
   }
 }
 
-export class ApiServerProc extends Proc {
+export class ApiServerProc extends ChildProc {
   constructor(
     readonly port: number,
     readonly wirePort: number,
     args: string[],
     logFile: string,
   ) {
-    super('apiserver', args, logFile);
+    super('apiserver', args, logFile, LOG_ENV);
   }
 
   get url(): string {
