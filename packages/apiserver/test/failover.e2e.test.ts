@@ -2,7 +2,7 @@
 // apiserver restart and an etcd leader kill; watches resume from their resourceVersion without
 // missing an event; a compacted resourceVersion gives the typed 410 and the client relists.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import { silentLogger } from '@kemu/runtime';
 import { RemoteError, WireClient } from '@kemu/wire';
 import { TestCluster, waitFor } from './helpers/cluster.js';
@@ -12,6 +12,13 @@ let c: TestCluster;
 before(async () => {
   c = await TestCluster.start({ apiserverArgs: ['--bookmark-interval-ms', '200'] });
   await c.startApiServer(['--bookmark-interval-ms', '200']);
+});
+
+// A failure here is usually a timing story across processes: print every component's log tail.
+afterEach((t) => {
+  // `passed` is on Node 20's TestContext at run time but not in @types/node 20.
+  const ctx = t as { passed?: boolean; diagnostic?: (message: string) => void };
+  if (ctx.passed === false && c) ctx.diagnostic?.(c.dumpLogs());
 });
 
 after(async () => {
