@@ -9,6 +9,7 @@ export * from './objects.js';
 export * from './openapi.js';
 export * from './patch.js';
 export * from './printers/index.js';
+export * from './profile.js';
 export * from './quantity.js';
 export * from './registry.js';
 export * from './scale.js';
