@@ -1,1 +1,2 @@
-export {};
+export * from './context.js';
+export { CONTROLLERS } from './controllers/index.js';

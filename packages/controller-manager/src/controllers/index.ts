@@ -1,0 +1,4 @@
+import type { ControllerDescriptor } from '../context.js';
+
+/** Every controller the process runs, in start order. Each file in this folder adds one line here. */
+export const CONTROLLERS: ControllerDescriptor[] = [];
