@@ -118,3 +118,4 @@ export class ChildProc {
     }
   }
 }
+export * from './cluster.js';
