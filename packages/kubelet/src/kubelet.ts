@@ -56,7 +56,7 @@ export interface KubeletOptions {
   capacity?: ResourceList;
   /** Post an unchanged node status this often (default: every update, i.e. the profile's frequency). */
   nodeStatusReportFrequencyMs?: number;
-  /** PLEG relist period (default 1000 ms). */
+  /** PLEG relist period (default 500 ms for the process runtime, 1000 ms for sim). */
   plegPeriodMs?: number;
   /** Periodic resync of every pod (default: the profile's kubeletSyncFrequencyMs; 0 = off). */
   resyncPeriodMs?: number;
@@ -97,6 +97,12 @@ export interface KubeletRuntimeState {
   heartbeatsFrozen: boolean;
   registered: boolean;
   pods: number;
+}
+
+/** What of a pod the sync depends on: spec, labels/annotations (downward API), deletion. */
+function syncRelevant(pod: Pod): string {
+  const m = pod.metadata;
+  return JSON.stringify([pod.spec, m.labels, m.annotations, m.deletionTimestamp, m.deletionGracePeriodSeconds]);
 }
 
 const PROBE_KINDS: readonly ProbeKind[] = ['startup', 'liveness', 'readiness'];
@@ -244,7 +250,8 @@ export class Kubelet {
       remove: (pod) => this.removePod(pod.metadata.uid ?? ''),
     });
     for (const src of this.sources.keys()) this.startSource(src);
-    const pleg = this.opts.plegPeriodMs ?? 1000;
+    // Runtimes do not push container exits: the relist finds them (a process node relists more often).
+    const pleg = this.opts.plegPeriodMs ?? (this.runtime.kind === 'process' ? 500 : 1000);
     const first = this.opts.jitter ? this.random.int(0, pleg) : pleg;
     this.plegTimer = this.clock.setTimeout(() => this.plegLoop(pleg), first);
     const resync = this.opts.resyncPeriodMs ?? this.config.profile.kubeletSyncFrequencyMs;
@@ -408,8 +415,11 @@ export class Kubelet {
       this.pods.set(uid, rec);
       this.byKey.set(podKey(pod), uid);
     } else {
+      const changed = rec.external !== external || syncRelevant(rec.pod) !== syncRelevant(pod);
       rec.pod = pod;
       rec.external = external;
+      // Like upstream's pod config, a status-only change (often our own write) is no reason to sync.
+      if (!changed) return;
     }
     if (!external) this.trigger(rec);
   }

@@ -341,7 +341,8 @@ export class PodSyncer {
         const at = this.now();
         this.d.pullBackoff.next(pullKey, at);
         this.pullFailedAt.set(pullKey, at);
-        return this.d.pullBackoff.get(pullKey);
+        // Look again halfway (the status then says ImagePullBackOff), pull again at the end.
+        return Math.max(1, Math.floor(this.d.pullBackoff.get(pullKey) / 2));
       }
       const took = goDuration(Math.max(0, this.d.runtime.monotonic() - t0));
       this.pullFailedAt.delete(pullKey);
