@@ -114,7 +114,7 @@ function probeOf(c: Container, kind: ProbeKind) {
 export class Kubelet {
   readonly nodeName: string;
   readonly nodeIP: string;
-  readonly port: number;
+  private port_: number;
   readonly config: KubeletConfig;
   readonly api: ApiClient;
   /** The container runtime instance this kubelet runs pods with. */
@@ -150,7 +150,7 @@ export class Kubelet {
     this.config = opts.config;
     this.nodeName = opts.config.nodeName;
     this.nodeIP = opts.config.nodeIP;
-    this.port = opts.config.port;
+    this.port_ = opts.config.port;
     this.api = opts.api;
     this.runtime = opts.containerRuntime;
     this.clock = opts.runtime ?? systemRuntime;
@@ -221,11 +221,23 @@ export class Kubelet {
     });
   }
 
+  /** `status.daemonEndpoints.kubeletEndpoint.Port`: `--port`, or what the kubelet server actually bound. */
+  get port(): number {
+    return this.port_;
+  }
+
+  /** The streaming server bound an ephemeral port (`--port 0`): report that one. Best before start(). */
+  setPort(port: number): void {
+    if (port === this.port_) return;
+    this.port_ = port;
+    this.nodeReporter.poke();
+  }
+
   private identity(): NodeIdentity {
     return {
       nodeName: this.nodeName,
       nodeIP: this.nodeIP,
-      port: this.port,
+      port: this.port_,
       labels: this.config.nodeLabels,
       taints: this.config.registerWithTaints,
       capacity: this.capacity,

@@ -45,8 +45,17 @@ export interface StartOptions {
   log: Logger;
   runtime?: Runtime;
   random?: Random;
-  /** Hook run after the kubelets exist and before they start (the streaming server, static pods). */
-  beforeStart?: (p: Omit<KubeletProcess, 'close' | 'adminPort'>) => Promise<void> | void;
+  /**
+   * Hook run after the kubelets exist and before they start (the streaming server, static pods).
+   * What it returns is closed first by `close()`.
+   */
+  beforeStart?: (
+    p: Omit<KubeletProcess, 'close' | 'adminPort'>,
+  ) =>
+    | Promise<{ close(): Promise<void> | void } | undefined | void>
+    | { close(): Promise<void> | void }
+    | undefined
+    | void;
 }
 
 export async function startKubeletProcess(config: KubeletConfig, o: StartOptions): Promise<KubeletProcess> {
@@ -118,7 +127,7 @@ export async function startKubeletProcess(config: KubeletConfig, o: StartOptions
   }
   registerKubeletAdminRoutes(admin, kubelets);
   admin.addReadinessCheck(() => connection.isConnected || 'not connected to any apiserver');
-  await o.beforeStart?.({ kubelets, runtimes, admin, connection, api, podHub });
+  const extension = (await o.beforeStart?.({ kubelets, runtimes, admin, connection, api, podHub })) ?? undefined;
   const addr = await admin.listen(config.adminPort);
   podHub.start();
   services.start();
@@ -135,6 +144,11 @@ export async function startKubeletProcess(config: KubeletConfig, o: StartOptions
     async close() {
       if (closed) return;
       closed = true;
+      try {
+        await extension?.close();
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'closing the kubelet extensions failed');
+      }
       for (const k of kubelets) k.stop();
       podHub.stop();
       services.stop();
