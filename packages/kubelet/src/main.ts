@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `node packages/kubelet/dist/src/main.js --apiserver ws://127.0.0.1:PORT --node-name worker-1 …`
+import './v8-flags.js';
 import { createLogger, ShutdownHooks } from '@kemu/runtime';
 import { parseKubeletFlags, USAGE } from './config.js';
 import { startKubeletProcess } from './process.js';
