@@ -26,6 +26,9 @@ export const LABEL_POD_NAME = 'io.kubernetes.pod.name';
 export const LABEL_POD_NAMESPACE = 'io.kubernetes.pod.namespace';
 export const LABEL_CONTAINER_NAME = 'io.kubernetes.container.name';
 
+/** How long a postStart exec/httpGet hook may take. */
+const POST_START_TIMEOUT_MS = 30_000;
+
 /** Container instances kept per container: the current one and the previous (for `logs --previous`). */
 const KEEP_INSTANCES = 2;
 
@@ -390,6 +393,20 @@ export class PodSyncer {
       return undefined;
     }
     this.d.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
+    const postStart = c.lifecycle?.postStart;
+    if (postStart) {
+      // Like upstream the hook runs before the pod worker moves on; a failure kills the container
+      // and the restart policy takes over.
+      const r = postStart.sleep
+        ? await new Promise<{ ok: boolean; output: string }>((res) =>
+            this.d.runtime.setTimeout(() => res({ ok: true, output: '' }), (postStart.sleep?.seconds ?? 0) * 1000),
+          )
+        : await runHandler(postStart, c, this.d.probes.target(rec, id), POST_START_TIMEOUT_MS);
+      if (!r.ok) {
+        this.d.event(pod, 'Warning', 'FailedPostStartHook', `PostStartHook failed: ${r.output}`);
+        await rt.stopContainer(id, pod.spec.terminationGracePeriodSeconds ?? 30).catch(() => undefined);
+      }
+    }
     return undefined;
   }
 

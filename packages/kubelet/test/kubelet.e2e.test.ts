@@ -125,6 +125,10 @@ test('nginx pod: Running with a pod IP that answers HTTP; events from the kubele
     { timeoutMs: 10_000, dump },
   );
   assert.match(body, /Welcome to nginx/);
+  // Status is written only on change: a settled pod's resourceVersion stays put (relists, resyncs).
+  const rv = (await getPod(c, 'web'))?.metadata.resourceVersion;
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal((await getPod(c, 'web'))?.metadata.resourceVersion, rv, 'no status rewrite of a settled pod');
   const events = await waitUntil(
     'kubelet events',
     async () => {
