@@ -148,7 +148,7 @@ try {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name: `sp-${i}`, namespace: 'default' },
-        spec: { nodeName: `sim-${i % NODES}`, containers: [{ name: 'c', image: 'nginx' }] },
+        spec: { nodeName: `sim-${(i % NODES) + 1}`, containers: [{ name: 'c', image: 'nginx' }] },
       });
     }
   });

@@ -23,7 +23,8 @@ export function simPodCidr(i: number): string {
 export function nodeConfigs(config: KubeletConfig): KubeletConfig[] {
   if (config.simNodes <= 1) return [config];
   const out: KubeletConfig[] = [];
-  for (let i = 0; i < config.simNodes; i++) {
+  // 1-based, so `--sim-node-prefix worker-` gives worker-1 … worker-N like a real topology.
+  for (let i = 1; i <= config.simNodes; i++) {
     const nodeName = `${config.simNodePrefix}${i}`;
     out.push({ ...config, nodeName, rootDir: path.join(config.rootDir, nodeName), podCidr: simPodCidr(i) });
   }
