@@ -1,6 +1,7 @@
 // A pod's status from what the kubelet observed (upstream kubelet_pods.go generateAPIPodStatus,
 // getPhase and the status manager's condition rules). Pure: the record, the probe results and the
 // clock in, a PodStatus out, so the conversion is unit-tested without a runtime.
+import { createHash } from 'node:crypto';
 import type { Container, ContainerState, ContainerStatus, Pod, PodCondition, PodPhase, PodStatus } from '@kemu/api';
 import { formatTime, podQOSClass } from '@kemu/api';
 import type { PodRecord, TerminatedInfo } from './pod-record.js';
@@ -257,9 +258,20 @@ export function computePodStatus({ rec, probes, nodeIP, now, current }: StatusIn
   return status;
 }
 
-/** A canonical string of a status, to tell whether a write would change anything. */
+/**
+ * A digest of a status's canonical JSON, to tell whether a write would change anything (a digest,
+ * not the JSON itself: one is kept per pod, and 10,000 sim pods' JSON would cost megabytes).
+ */
 export function statusFingerprint(s: PodStatus | undefined): string {
-  return JSON.stringify(s ?? {}, (_k, v: unknown) =>
+  return digest(canonicalJson(s ?? {}));
+}
+
+export function digest(text: string): string {
+  return createHash('sha1').update(text).digest('base64');
+}
+
+function canonicalJson(s: unknown): string {
+  return JSON.stringify(s, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(
           Object.entries(v as Record<string, unknown>)
