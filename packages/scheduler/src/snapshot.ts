@@ -8,7 +8,7 @@
 // change then costs O(pods on one node), never a rebuild of the whole view per scheduling cycle.
 
 import type { Node, Pod } from '@kemu/api';
-import { isPodTerminal } from '@kemu/api';
+import { controllerOf, isBeingDeleted, isPodTerminal } from '@kemu/api';
 import { SchedulerInputError } from './errors.js';
 import { PODS, podRequests, type Resources, resourceListToResources } from './resources.js';
 
@@ -28,8 +28,13 @@ export class NodeInfo {
   readonly pods: Pod[] = [];
   /** The subset with any pod (anti-)affinity, which other pods' decisions must consult (upstream keeps it too). */
   readonly podsWithAffinity: Pod[] = [];
+  /**
+   * Pods not being deleted per controller (`namespace/controller uid`): what the system default
+   * topology spreading counts, kept here so scoring a node is O(1), not O(pods on it).
+   */
+  readonly podsByController = new Map<string, number>();
   /** What each pod added (by pod key), so removing it subtracts exactly that. */
-  private readonly added = new Map<string, { requests: Resources; nonZero: Resources }>();
+  private readonly added = new Map<string, { requests: Resources; nonZero: Resources; controller: string | null }>();
 
   constructor(node: Node) {
     this.node = node;
@@ -68,7 +73,9 @@ export class NodeInfo {
     if (this.added.has(key)) this.removePod(key);
     add(this.requested, requests, 1);
     add(this.nonZeroRequested, nonZero, 1);
-    this.added.set(key, { requests, nonZero });
+    const controller = isBeingDeleted(pod) ? null : controllerKey(pod);
+    if (controller !== null) this.podsByController.set(controller, (this.podsByController.get(controller) ?? 0) + 1);
+    this.added.set(key, { requests, nonZero, controller });
     this.pods.push(pod);
     if (hasPodAffinity(pod)) this.podsWithAffinity.push(pod);
   }
@@ -84,6 +91,11 @@ export class NodeInfo {
     this.added.delete(key);
     add(this.requested, was.requests, -1);
     add(this.nonZeroRequested, was.nonZero, -1);
+    if (was.controller !== null) {
+      const n = (this.podsByController.get(was.controller) ?? 0) - 1;
+      if (n > 0) this.podsByController.set(was.controller, n);
+      else this.podsByController.delete(was.controller);
+    }
     removeWhere(this.pods, key);
     removeWhere(this.podsWithAffinity, key);
     return true;
@@ -97,6 +109,12 @@ function parseAllocatable(node: Node): Resources {
     const name = node.metadata.name ?? '';
     throw new SchedulerInputError(`node ${name}: bad allocatable: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** `namespace/uid` of the pod's controller, or null for pods without one. */
+export function controllerKey(pod: Pod): string | null {
+  const owner = controllerOf(pod);
+  return owner?.uid === undefined ? null : `${pod.metadata.namespace ?? 'default'}/${owner.uid}`;
 }
 
 function hasPodAffinity(pod: Pod): boolean {
