@@ -50,6 +50,7 @@ const CREATE_CONCURRENCY = 64;
 const log = silentLogger();
 const cluster = await TestCluster.start({ etcd: 1, prefix: 'kemu-bench-scheduler-' });
 let wire;
+let scheduler;
 const rows = [];
 let ok = false;
 try {
@@ -65,7 +66,6 @@ try {
   const nodesApi = api.resource('nodes');
 
   let nodesMade = 0;
-  let scheduler;
   let schedulerSeq = 0;
   let adminPort = 0;
   const startScheduler = async () => {
@@ -108,8 +108,10 @@ try {
       await pool(range(podCount), CREATE_CONCURRENCY, (i) => podsApi.create(podObject(nsBacklog, i)));
       const createRate = podCount / ((performance.now() - tc) / 1000);
       const startedAt = await startScheduler();
+      const cpuStart = cpuSnapshot();
       await watchB.untilBound(podCount, 300_000);
       watchB.stop();
+      const cpu = cpuSince(cpuStart, podCount);
       const bound = [...watchB.boundAt.values()].sort((a, b) => a - b);
       const first = bound[0];
       const last = bound[bound.length - 1];
@@ -117,7 +119,9 @@ try {
         scenario: `backlog ${podCount} pods`,
         nodes: nodeCount,
         boundPerSec: podCount / ((last - first) / 1000),
-        note: `start→first binding ${((first - startedAt) / 1000).toFixed(2)} s; pods created at ${createRate.toFixed(0)}/s`,
+        note:
+          `start→first binding ${((first - startedAt) / 1000).toFixed(2)} s; pods created at ${createRate.toFixed(0)}/s; ` +
+          `CPU ms per pod: ${cpu}`,
       });
       printRow(rows[rows.length - 1]);
 
@@ -208,6 +212,32 @@ for (const r of rows) {
 process.exit(ok ? 0 : 1);
 
 // ---- helpers -----------------------------------------------------------------------------------
+
+/** utime + stime of a process in ms (Linux /proc; clock ticks are 100 Hz on every kernel we run on). */
+function cpuMs(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function cpuSnapshot() {
+  return {
+    scheduler: { pid: scheduler.proc.pid, ms: cpuMs(scheduler.proc.pid) },
+    apiserver: { pid: cluster.apiserver.proc.pid, ms: cpuMs(cluster.apiserver.proc.pid) },
+    etcd: { pid: cluster.etcd[0].proc.pid, ms: cpuMs(cluster.etcd[0].proc.pid) },
+  };
+}
+
+/** CPU each process spent per pod since the snapshot, e.g. `scheduler 0.61, apiserver 1.9, etcd 0.8`. */
+function cpuSince(snap, pods) {
+  return Object.entries(snap)
+    .map(([name, { pid, ms }]) => `${name} ${((cpuMs(pid) - ms) / pods).toFixed(2)}`)
+    .join(', ');
+}
 
 function printRow(r) {
   console.error(

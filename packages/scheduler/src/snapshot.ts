@@ -36,17 +36,28 @@ export class NodeInfo {
   /** What each pod added (by pod key), so removing it subtracts exactly that. */
   private readonly added = new Map<string, { requests: Resources; nonZero: Resources; controller: string | null }>();
 
-  constructor(node: Node) {
+  /** `allocatable.pods`, read on every filter call, so kept as a plain number. */
+  private allowed: number;
+
+  /** `shared` counts pods with affinity across a whole Snapshot (so plugins can skip the walk when there are none). */
+  constructor(
+    node: Node,
+    private readonly shared: { podsWithAffinity: number } = { podsWithAffinity: 0 },
+  ) {
     this.node = node;
     this.name = node.metadata.name ?? '';
     this.allocatable = parseAllocatable(node);
+    this.allowed = this.allocatable.get(PODS) ?? 0;
   }
 
   /** A newer version of the same node (status heartbeat, labels, taints); its pods stay. */
   setNode(node: Node): void {
     const before = this.node.status?.allocatable ?? this.node.status?.capacity;
     const after = node.status?.allocatable ?? node.status?.capacity;
-    if (JSON.stringify(before) !== JSON.stringify(after)) this.allocatable = parseAllocatable(node);
+    if (JSON.stringify(before) !== JSON.stringify(after)) {
+      this.allocatable = parseAllocatable(node);
+      this.allowed = this.allocatable.get(PODS) ?? 0;
+    }
     this.node = node;
   }
 
@@ -56,7 +67,7 @@ export class NodeInfo {
 
   /** The pod count limit; a node that reports none allows none, as upstream. */
   get allowedPods(): number {
-    return this.allocatable.get(PODS) ?? 0;
+    return this.allowed;
   }
 
   addPod(pod: Pod): void {
@@ -77,7 +88,10 @@ export class NodeInfo {
     if (controller !== null) this.podsByController.set(controller, (this.podsByController.get(controller) ?? 0) + 1);
     this.added.set(key, { requests, nonZero, controller });
     this.pods.push(pod);
-    if (hasPodAffinity(pod)) this.podsWithAffinity.push(pod);
+    if (hasPodAffinity(pod)) {
+      this.podsWithAffinity.push(pod);
+      this.shared.podsWithAffinity++;
+    }
   }
 
   hasPod(key: string): boolean {
@@ -97,7 +111,7 @@ export class NodeInfo {
       else this.podsByController.delete(was.controller);
     }
     removeWhere(this.pods, key);
-    removeWhere(this.podsWithAffinity, key);
+    if (removeWhere(this.podsWithAffinity, key)) this.shared.podsWithAffinity--;
     return true;
   }
 }
@@ -122,12 +136,13 @@ function hasPodAffinity(pod: Pod): boolean {
   return a?.podAffinity !== undefined || a?.podAntiAffinity !== undefined;
 }
 
-function removeWhere(pods: Pod[], key: string): void {
+function removeWhere(pods: Pod[], key: string): boolean {
   const i = pods.findIndex((p) => podKeyOf(p) === key);
-  if (i < 0) return;
+  if (i < 0) return false;
   // Order within a node does not matter to any plugin: swap with the last one, O(1).
   const last = pods.pop() as Pod;
   if (i < pods.length) pods[i] = last;
+  return true;
 }
 
 function add(target: Resources, r: Resources, sign: 1 | -1): void {
@@ -142,10 +157,16 @@ export function occupiesNode(pod: Pod): boolean {
 export class Snapshot {
   readonly nodes: NodeInfo[];
   private readonly byName = new Map<string, NodeInfo>();
+  private readonly shared = { podsWithAffinity: 0 };
+
+  /** Pods with any pod (anti-)affinity on any node: 0 lets affinity plugins skip walking the nodes. */
+  get podsWithAffinity(): number {
+    return this.shared.podsWithAffinity;
+  }
 
   /** Pods bound to nodes not in `nodes` are ignored (their node is gone or not yet seen). */
   constructor(nodes: readonly Node[], pods: readonly Pod[]) {
-    this.nodes = nodes.map((n) => new NodeInfo(n));
+    this.nodes = nodes.map((n) => new NodeInfo(n, this.shared));
     for (const info of this.nodes) this.byName.set(info.name, info);
     for (const pod of pods) {
       if (!occupiesNode(pod)) continue;
@@ -165,7 +186,7 @@ export class Snapshot {
       known.setNode(node);
       return known;
     }
-    const info = new NodeInfo(node);
+    const info = new NodeInfo(node, this.shared);
     this.nodes.push(info);
     this.byName.set(name, info);
     return info;
@@ -176,6 +197,7 @@ export class Snapshot {
     const info = this.byName.get(name);
     if (!info) return [];
     this.byName.delete(name);
+    this.shared.podsWithAffinity -= info.podsWithAffinity.length;
     const i = this.nodes.indexOf(info);
     if (i >= 0) this.nodes.splice(i, 1);
     return [...info.pods];

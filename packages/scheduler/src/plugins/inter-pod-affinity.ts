@@ -68,7 +68,7 @@ export const interPodAffinityPlugin: FilterPlugin & ScorePlugin = {
     const selfMatchesAll = affinity.every((t) => termMatchesPod(t, pod));
     // Existing pods whose anti-affinity rejects this pod: forbidden (topologyKey, value) pairs.
     const forbidden = new Set<string>();
-    for (const node of snapshot.nodes) {
+    for (const node of snapshot.podsWithAffinity === 0 ? [] : snapshot.nodes) {
       if (node.podsWithAffinity.length === 0) continue;
       for (const existing of node.podsWithAffinity) {
         for (const raw of existing.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ??
@@ -143,6 +143,7 @@ function preferredTopologyScores(pod: Pod, snapshot: Snapshot): Map<string, numb
       term: compileTerm(t.podAffinityTerm, pod),
     })),
   ];
+  if (own.length === 0 && snapshot.podsWithAffinity === 0) return scores;
   for (const node of snapshot.nodes) {
     for (const existing of own.length > 0 ? node.pods : node.podsWithAffinity) {
       if (isBeingDeleted(existing)) continue;

@@ -131,7 +131,8 @@ export const podTopologySpreadPlugin: FilterPlugin & ScorePlugin = {
         const d = domains[i] as Domains;
         const value = d.values[j];
         if (value === undefined) continue;
-        s += (d.counts.get(value) ?? 0) * d.weight + ((active[i] as Constraint).maxSkew - 1);
+        const count = d.byNode !== undefined ? (d.byNode[j] ?? 0) : (d.counts.get(value) ?? 0);
+        s += count * d.weight + ((active[i] as Constraint).maxSkew - 1);
       }
       raw[j] = Math.round(s);
     }
@@ -155,6 +156,8 @@ interface Domains {
   counts: Map<string, number>;
   /** Upstream's topologyNormalizingWeight: log(domains + 2). */
   weight: number;
+  /** For the hostname key every node is its own domain: the per-node counts, no map (as upstream). */
+  byNode?: number[];
 }
 
 /**
@@ -181,6 +184,12 @@ function countDomainsLoose(cs: readonly Constraint[], nodes: readonly NodeInfo[]
   return cs.map((c) => {
     const counts = new Map<string, number>();
     const perNodeCounts = matchingOn(c);
+    if (c.topologyKey === HOSTNAME_KEY) {
+      const values = nodes.map((n) => n.labels[HOSTNAME_KEY]);
+      let domains = 0;
+      for (const v of values) if (v !== undefined) domains++;
+      return { values, counts, weight: Math.log(domains + 2), byNode: perNodeCounts };
+    }
     const values = new Array<string | undefined>(nodes.length);
     for (let j = 0; j < nodes.length; j++) {
       const value = (nodes[j] as NodeInfo).labels[c.topologyKey];
