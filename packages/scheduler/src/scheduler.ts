@@ -289,11 +289,14 @@ export class Scheduler {
       this.cache.forget(info.key);
       // The freed room may help others (upstream moves pods as for an assigned pod's deletion).
       this.queue.moveOnEvent('AssignedPodDelete');
-      const current = this.podInformer.store.getByKey(info.key);
-      if (isNotFound(err) || (isConflict(err) && current !== undefined && isAssigned(current))) {
+      // NotFound: the pod is gone. Conflict: the apiserver refuses a pod that is already assigned
+      // (e.g. by a previous leader whose binding our informer has not shown yet) or being deleted;
+      // either way the informer brings the truth, and a PodScheduled=False here would be wrong.
+      if (isNotFound(err) || isConflict(err)) {
         this.log.info({ pod: info.key, node, err: (err as Error).message }, 'binding no longer needed');
         return;
       }
+      const current = this.podInformer.store.getByKey(info.key);
       const message = `running Bind plugin "DefaultBinder": ${(err as Error).message}`;
       this.log.warn({ pod: info.key, node, err: (err as Error).message }, 'binding failed, retrying after backoff');
       if (current !== undefined && isSchedulable(current, this.schedulerName)) {

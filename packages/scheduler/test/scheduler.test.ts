@@ -178,7 +178,27 @@ test('a failed binding forgets the assumption and retries after the backoff', as
   }
 });
 
-test('pods of another scheduler, already bound or terminating are left alone', async () => {
+test('a binding refused because the pod is already assigned reports no failure and does not retry', async () => {
+  const h = await harness([node('worker-1')]);
+  h.fake.intercept((call) => {
+    if (call.verb === 'bind')
+      throw new ApiError(failureStatus(409, 'Conflict', 'pod a is already assigned to node "x"'));
+  });
+  try {
+    await h.createPod(pod('a', {}));
+    await until('bind refused', () => h.sched.stats.bindFailures === 1);
+    await h.sched.idle();
+    assert.equal(h.sched.cache.nodeOf('default/a'), undefined, 'assumption forgotten');
+    assert.deepEqual(h.sched.queue.lengths, { active: 0, backoff: 0, unschedulable: 0 });
+    assert.equal(h.events().filter((e) => e.reason === 'FailedScheduling').length, 0);
+    const a = h.pods().find((p) => p.metadata.name === 'a') as Pod;
+    assert.equal(a.status?.conditions, undefined, 'no PodScheduled=False on a pod that is bound elsewhere');
+  } finally {
+    await h.stop();
+  }
+});
+
+test('pods naming another scheduler are left alone', async () => {
   const h = await harness([node('worker-1')]);
   try {
     await h.createPod(pod('other', {}, { schedulerName: 'my-scheduler' }));
