@@ -93,6 +93,51 @@ test('apply creates then configures, unchanged on a no-op; client-side and serve
   );
 });
 
+test('server-side apply tracks field managers: conflicts, --force-conflicts, and removing what it no longer applies', async () => {
+  const manifest = (labels: string, replicas: number) =>
+    c.writeFile(
+      'owned.yaml',
+      `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: owned
+  labels: {${labels}}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: owned}}
+  template:
+    metadata: {labels: {app: owned}}
+    spec:
+      containers: [{name: web, image: nginx}]
+`,
+    );
+  await c.k(['apply', '--server-side', '-f', manifest('a: "1", b: "2"', 2)]);
+  await c.k(['apply', '--server-side', '-f', manifest('a: "1"', 2)]);
+  assert.equal(await c.k(['get', 'deploy', 'owned', '-o', 'jsonpath={.metadata.labels}']), '{"a":"1"}');
+  // A label added by another manager survives the applier's next apply.
+  await c.k(['label', 'deploy', 'owned', 'extra=yes']);
+  await c.k(['scale', 'deploy', 'owned', '--replicas=5']);
+  const conflict = await c.kubectl(['apply', '--server-side', '-f', manifest('a: "1"', 2)]);
+  assert.equal(conflict.code, 1);
+  assert.match(
+    conflict.stderr,
+    /^error: Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps\/v1: \.spec\.replicas$/m,
+  );
+  assert.equal(await c.k(['get', 'deploy', 'owned', '-o', 'jsonpath={.spec.replicas}']), '5');
+  await c.k(['apply', '--server-side', '--force-conflicts', '-f', manifest('a: "1"', 2)]);
+  assert.equal(
+    await c.k(['get', 'deploy', 'owned', '-o', 'jsonpath={.spec.replicas} {.metadata.labels}']),
+    '2 {"a":"1","extra":"yes"}',
+  );
+  const managers = JSON.parse(await c.k(['get', 'deploy', 'owned', '-o', 'json', '--show-managed-fields'])) as {
+    metadata: { managedFields: { manager: string; operation: string }[] };
+  };
+  assert.deepEqual(
+    managers.metadata.managedFields.map((m) => `${m.manager}/${m.operation}`),
+    ['kubectl-label/Update', 'kubectl/Apply'],
+  );
+});
+
 test('get in all its forms: wide, yaml, json, -n, -A, --show-labels, -l, all, several names and types', async () => {
   await c.k(['run', 'p1', '--image=nginx', '--labels=app=p1,tier=web']);
   await c.k(['run', 'p2', '--image=busybox', '--labels=app=p2']);
