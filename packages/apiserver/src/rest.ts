@@ -228,7 +228,10 @@ export class RestHandlers {
     m.uid = randomUUID();
     m.creationTimestamp = formatTime(this.clock.now());
     obj = guard(() => defaultObject(obj));
-    if (def.resource === 'pods') obj = admitPod(obj as Pod) as KubeObject;
+    if (def.resource === 'pods') {
+      const priorityOf = await this.priorityClassOf(obj as Pod);
+      obj = admitPod(obj as Pod, priorityOf) as KubeObject;
+    }
     obj = prepareForCreate(obj);
     const invalid = invalidStatusFor(
       obj,
@@ -246,6 +249,22 @@ export class RestHandlers {
       def,
     );
     return withTypeMeta(def, created);
+  }
+
+  /** Priority admission: a pod naming a PriorityClass gets its value; an unknown class is 403 Forbidden. */
+  private async priorityClassOf(pod: Pod): Promise<{ priorityOf?: (name: string) => number | undefined }> {
+    const className = pod.spec?.priorityClassName;
+    if (className === undefined || className === '') return {};
+    const classes = resourceFor('scheduling.k8s.io', 'v1', 'priorityclasses');
+    const pc = classes ? await this.store.get(storageKey(classes, undefined, className)) : undefined;
+    if (!pc) {
+      const pods = resourceFor('', 'v1', 'pods') as ResourceDef;
+      throw new ApiStatusError(
+        forbiddenStatus(pods, pod.metadata.name ?? '', `no PriorityClass with name ${className} was found`),
+      );
+    }
+    const value = (pc as { value?: unknown }).value;
+    return { priorityOf: () => (typeof value === 'number' ? value : 0) };
   }
 
   async update(scope: Scope, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {

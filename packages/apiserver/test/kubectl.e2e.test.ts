@@ -138,6 +138,49 @@ spec:
   );
 });
 
+test('policy, rbac, networking, storage and scheduling kinds: kubectl create and get print as upstream', async () => {
+  await c.k(['create', 'pdb', 'web-pdb', '--selector=app=web', '--min-available=1']);
+  assert.match(
+    await c.k(['get', 'pdb', 'web-pdb']),
+    /^NAME\s+MIN AVAILABLE\s+MAX UNAVAILABLE\s+ALLOWED DISRUPTIONS\s+AGE\nweb-pdb\s+1\s+N\/A\s+0\s+\d+s\n$/,
+  );
+  await c.k(['create', 'role', 'reader', '--verb=get,list', '--resource=pods']);
+  await c.k(['create', 'rolebinding', 'reader', '--role=reader', '--user=alice', '--serviceaccount=default:default']);
+  assert.match(
+    await c.k(['get', 'rolebinding', 'reader', '-o', 'wide']),
+    /^NAME\s+ROLE\s+AGE\s+USERS\s+GROUPS\s+SERVICEACCOUNTS\nreader\s+Role\/reader\s+\d+s\s+alice\s+default\/default\n$/,
+  );
+  assert.match(await c.k(['get', 'role', 'reader']), /^NAME\s+CREATED AT\nreader\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$/);
+  await c.k(['create', 'ingress', 'web', '--rule=foo.com/=web:80', '--class=nginx']);
+  assert.match(
+    await c.k(['get', 'ing', 'web']),
+    /^NAME\s+CLASS\s+HOSTS\s+ADDRESS\s+PORTS\s+AGE\nweb\s+nginx\s+foo\.com\s+80\s+\d+s\n$/,
+  );
+  // The built-in PriorityClasses exist; a pod gets its class's value; an unknown class is refused.
+  assert.match(await c.k(['get', 'pc', 'system-node-critical']), /system-node-critical\s+2000001000\s+false/);
+  await c.k(['create', 'priorityclass', 'high', '--value=1000']);
+  await c.k(['run', 'prio', '--image=nginx', '--overrides={"spec":{"priorityClassName":"high"}}']);
+  assert.equal(await c.k(['get', 'pod', 'prio', '-o', 'jsonpath={.spec.priority}']), '1000');
+  const refused = await c.kubectl([
+    'run',
+    'noprio',
+    '--image=nginx',
+    '--overrides={"spec":{"priorityClassName":"nope"}}',
+  ]);
+  assert.equal(
+    refused.stderr.trim(),
+    'Error from server (Forbidden): pods "noprio" is forbidden: no PriorityClass with name nope was found',
+  );
+  await c.k(['apply', '-f', '-'], {
+    input:
+      'apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: fast\n  annotations: {storageclass.kubernetes.io/is-default-class: "true"}\nprovisioner: kemu.dev/hostpath\n',
+  });
+  assert.match(
+    await c.k(['get', 'sc', 'fast']),
+    /^NAME\s+PROVISIONER\s+RECLAIMPOLICY\s+VOLUMEBINDINGMODE\s+ALLOWVOLUMEEXPANSION\s+AGE\nfast \(default\)\s+kemu\.dev\/hostpath\s+Delete\s+Immediate\s+false\s+\d+s\n$/,
+  );
+});
+
 test('get in all its forms: wide, yaml, json, -n, -A, --show-labels, -l, all, several names and types', async () => {
   await c.k(['run', 'p1', '--image=nginx', '--labels=app=p1,tier=web']);
   await c.k(['run', 'p2', '--image=busybox', '--labels=app=p2']);
