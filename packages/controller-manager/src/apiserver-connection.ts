@@ -26,7 +26,7 @@ export class ApiserverConnection implements WireCaller {
     this.clients = opts.urls.map(
       (url) =>
         new WireClient({
-          url,
+          url: wireEndpoint(url),
           identity: opts.identity,
           log: opts.log.child({ apiserver: url }),
           runtime: opts.runtime,
@@ -73,4 +73,11 @@ export class ApiserverConnection implements WireCaller {
   async close(): Promise<void> {
     await Promise.all(this.clients.map((c) => c.close()));
   }
+}
+
+/** `ws://host:port` → `ws://host:port/wire` (the apiserver's wire path); an explicit path is kept. */
+export function wireEndpoint(url: string): string {
+  const u = new URL(url);
+  if (u.pathname === '' || u.pathname === '/') u.pathname = '/wire';
+  return u.toString();
 }
