@@ -1,4 +1,5 @@
 import type { ControllerDescriptor } from '../context.js';
+import { deploymentController } from './deployment.js';
 import { replicaSetController } from './replicaset.js';
 
 /** Every controller the process runs, in start order. Each file in this folder adds one line here. */
