@@ -3,4 +3,4 @@ import { deploymentController } from './deployment.js';
 import { replicaSetController } from './replicaset.js';
 
 /** Every controller the process runs, in start order. Each file in this folder adds one line here. */
-export const CONTROLLERS: ControllerDescriptor[] = [replicaSetController];
+export const CONTROLLERS: ControllerDescriptor[] = [replicaSetController, deploymentController];
