@@ -1,6 +1,7 @@
 import type { ControllerDescriptor } from '../context.js';
 import { deploymentController } from './deployment.js';
 import { replicaSetController } from './replicaset.js';
+import { statefulSetController } from './statefulset.js';
 
 /** Every controller the process runs, in start order. Each file in this folder adds one line here. */
-export const CONTROLLERS: ControllerDescriptor[] = [replicaSetController, deploymentController];
+export const CONTROLLERS: ControllerDescriptor[] = [replicaSetController, deploymentController, statefulSetController];

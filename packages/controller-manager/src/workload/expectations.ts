@@ -38,6 +38,22 @@ export class ControllerExpectations {
     this.set(key, n, []);
   }
 
+  /** Adds to what is already expected (several writes in one sync, e.g. a Parallel StatefulSet). */
+  raise(key: string, add: number, uids: readonly string[] = []): void {
+    const r = this.records.get(key);
+    if (!r || this.satisfied(key)) {
+      this.set(key, add, uids);
+      return;
+    }
+    r.add += add;
+    for (const u of uids)
+      if (!r.deleting.has(u)) {
+        r.deleting.add(u);
+        r.del++;
+      }
+    r.at = this.clock.monotonic();
+  }
+
   expectDeletions(key: string, uids: readonly string[]): void {
     this.set(key, 0, uids);
   }
