@@ -32,6 +32,7 @@ import {
   nowTime,
   ownerKey,
   sameJson,
+  sameStatus,
   scaledValue,
   selectorOf,
   setCondition,
@@ -116,23 +117,6 @@ function normalize(v: unknown): unknown {
     return out;
   }
   return v;
-}
-
-/** Status comparison that treats 0 / false / empty as absent (the apiserver may omit them). */
-function withoutZeros(v: unknown): unknown {
-  const n = normalize(v);
-  if (Array.isArray(n)) return n.map(withoutZeros);
-  if (n !== null && typeof n === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(n)) {
-      const y = withoutZeros(x);
-      if (y === 0 || y === false || y === '' || y === undefined) continue;
-      if (Array.isArray(y) && y.length === 0) continue;
-      out[k] = y;
-    }
-    return out;
-  }
-  return n;
 }
 
 export function equalIgnoreHash(a: PodTemplateSpec | undefined, b: PodTemplateSpec | undefined): boolean {
@@ -737,7 +721,7 @@ export class DeploymentController {
   }
 
   private async writeStatus(d: Deployment, status: DStatus): Promise<void> {
-    if (sameJson(withoutZeros(d.status ?? {}), withoutZeros(status))) return;
+    if (sameStatus(d.status, status)) return;
     const copy = structuredClone(d);
     copy.status = status;
     await this.dApi(d.metadata.namespace ?? '').updateStatus(copy);

@@ -1,7 +1,15 @@
 import type { ControllerDescriptor } from '../context.js';
 import { deploymentController } from './deployment.js';
+import { jobController } from './job.js';
 import { replicaSetController } from './replicaset.js';
 import { statefulSetController } from './statefulset.js';
+import { ttlAfterFinishedController } from './ttl-after-finished.js';
 
 /** Every controller the process runs, in start order. Each file in this folder adds one line here. */
-export const CONTROLLERS: ControllerDescriptor[] = [replicaSetController, deploymentController, statefulSetController];
+export const CONTROLLERS: ControllerDescriptor[] = [
+  replicaSetController,
+  deploymentController,
+  statefulSetController,
+  jobController,
+  ttlAfterFinishedController,
+];

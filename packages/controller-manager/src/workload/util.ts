@@ -245,3 +245,28 @@ export function sameJson(a: unknown, b: unknown): boolean {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+function sortedNonEmpty(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedNonEmpty);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v as object).sort()) {
+      const y = sortedNonEmpty((v as Record<string, unknown>)[k]);
+      if (y === 0 || y === false || y === '' || y === undefined || y === null) continue;
+      if (Array.isArray(y) && y.length === 0) continue;
+      if (typeof y === 'object' && !Array.isArray(y) && Object.keys(y as object).length === 0) continue;
+      out[k] = y;
+    }
+    return out;
+  }
+  return v;
+}
+
+/**
+ * Status equality that ignores key order and treats 0, false, "", [] and {} as absent: the
+ * apiserver may drop such values (Go's omitempty), and a controller that compared them strictly
+ * would rewrite the same status forever.
+ */
+export function sameStatus(a: unknown, b: unknown): boolean {
+  return JSON.stringify(sortedNonEmpty(a ?? {})) === JSON.stringify(sortedNonEmpty(b ?? {}));
+}
