@@ -1,4 +1,5 @@
 import type { ControllerDescriptor } from '../context.js';
+import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
 import { jobController } from './job.js';
 import { replicaSetController } from './replicaset.js';

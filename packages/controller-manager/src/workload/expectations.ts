@@ -34,6 +34,11 @@ export class ControllerExpectations {
     return this.clock.monotonic() - r.at > this.ttlMs;
   }
 
+  /** Expect `add` creations and the deletion of `uids` (replacing what was expected before). */
+  expect(key: string, add: number, uids: readonly string[]): void {
+    this.set(key, add, uids);
+  }
+
   expectCreations(key: string, n: number): void {
     this.set(key, n, []);
   }
