@@ -11,6 +11,7 @@ export const CONTROLLERS: ControllerDescriptor[] = [
   replicaSetController,
   deploymentController,
   statefulSetController,
+  daemonSetController,
   jobController,
   ttlAfterFinishedController,
 ];
