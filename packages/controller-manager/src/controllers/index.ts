@@ -1,4 +1,5 @@
 import type { ControllerDescriptor } from '../context.js';
+import { cronJobController } from './cronjob.js';
 import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
 import { jobController } from './job.js';
@@ -14,4 +15,5 @@ export const CONTROLLERS: ControllerDescriptor[] = [
   daemonSetController,
   jobController,
   ttlAfterFinishedController,
+  cronJobController,
 ];
