@@ -25,7 +25,7 @@ import {
 import { KemuError } from '@kemu/runtime';
 import { CronExpressionParser } from 'cron-parser';
 import type { ControllerContext, ControllerDescriptor, RunningController } from '../context.js';
-import { errorMessage, newQueue, sameStatus } from '../workload/util.js';
+import { errorMessage, newQueue, quietConflicts, sameStatus } from '../workload/util.js';
 import { isJobFinished, jobFinishTime } from './job.js';
 import { withKind } from './replicaset.js';
 
@@ -139,7 +139,7 @@ export class CronJobController {
       queue: this.queue,
       workers,
       log: this.ctx.log,
-      reconcile: (key) => this.sync(key),
+      reconcile: quietConflicts(this.ctx.log, (key) => this.sync(key)),
     });
   }
 

@@ -25,6 +25,7 @@ import {
   errorMessage,
   isPodAvailable,
   newQueue,
+  quietConflicts,
   sameJson,
   scaledValue,
   selectorOf,
@@ -131,7 +132,7 @@ export class DaemonSetController {
       queue: this.queue,
       workers,
       log: this.ctx.log,
-      reconcile: (key) => this.sync(key),
+      reconcile: quietConflicts(this.ctx.log, (key) => this.sync(key)),
     });
   }
 

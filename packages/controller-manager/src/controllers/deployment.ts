@@ -31,6 +31,7 @@ import {
   newQueue,
   nowTime,
   ownerKey,
+  quietConflicts,
   sameJson,
   sameStatus,
   scaledValue,
@@ -252,7 +253,7 @@ export class DeploymentController {
       queue: this.queue,
       workers,
       log: this.ctx.log,
-      reconcile: (key) => this.sync(key),
+      reconcile: quietConflicts(this.ctx.log, (key) => this.sync(key)),
     });
   }
 

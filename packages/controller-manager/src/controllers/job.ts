@@ -26,7 +26,15 @@ import {
 import type { ControllerContext, ControllerDescriptor, RunningController } from '../context.js';
 import { ControllerExpectations } from '../workload/expectations.js';
 import { podFromTemplate } from '../workload/pod-template.js';
-import { claimObjects, deletionOrder, errorMessage, newQueue, sameStatus, selectorOf } from '../workload/util.js';
+import {
+  claimObjects,
+  deletionOrder,
+  errorMessage,
+  newQueue,
+  quietConflicts,
+  sameStatus,
+  selectorOf,
+} from '../workload/util.js';
 import {
   controllerUidIndex,
   POD_CONTROLLER_UID_INDEX,
@@ -144,7 +152,7 @@ export class JobController {
       queue: this.queue,
       workers,
       log: this.ctx.log,
-      reconcile: (key) => this.sync(key),
+      reconcile: quietConflicts(this.ctx.log, (key) => this.sync(key)),
     });
   }
 

@@ -30,6 +30,7 @@ import {
   msUntilAvailable,
   newQueue,
   ownerKey,
+  quietConflicts,
   sameJson,
   selectorOf,
 } from '../workload/util.js';
@@ -159,7 +160,7 @@ export class ReplicaSetController {
       queue: this.queue,
       workers,
       log: this.ctx.log,
-      reconcile: (key) => this.sync(key),
+      reconcile: quietConflicts(this.ctx.log, (key) => this.sync(key)),
     });
   }
 

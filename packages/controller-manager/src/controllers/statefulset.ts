@@ -27,7 +27,7 @@ import type { ControllerContext, ControllerDescriptor, RunningController } from 
 import { ControllerExpectations } from '../workload/expectations.js';
 import { podFromTemplate } from '../workload/pod-template.js';
 import { CONTROLLER_REVISION_HASH, syncRevisions, templateOf, truncateHistory } from '../workload/revisions.js';
-import { claimObjects, errorMessage, isPodAvailable, newQueue, selectorOf } from '../workload/util.js';
+import { claimObjects, errorMessage, isPodAvailable, newQueue, quietConflicts, selectorOf } from '../workload/util.js';
 import { controllerUidIndex, POD_CONTROLLER_UID_INDEX, podOwnerHandler, withKind } from './replicaset.js';
 
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
@@ -110,7 +110,7 @@ export class StatefulSetController {
       queue: this.queue,
       workers,
       log: this.ctx.log,
-      reconcile: (key) => this.sync(key),
+      reconcile: quietConflicts(this.ctx.log, (key) => this.sync(key)),
     });
   }
 

@@ -270,3 +270,23 @@ function sortedNonEmpty(v: unknown): unknown {
 export function sameStatus(a: unknown, b: unknown): boolean {
   return JSON.stringify(sortedNonEmpty(a ?? {})) === JSON.stringify(sortedNonEmpty(b ?? {}));
 }
+
+/**
+ * A reconcile that treats a write Conflict as "the cache is behind": a newer version exists and its
+ * watch event will enqueue the key again, so the key is just looked at again shortly instead of
+ * being logged as a failure and backed off (upstream logs these at a low level too).
+ */
+export function quietConflicts<R>(
+  log: { debug(obj: object, msg: string): void },
+  fn: (key: string) => Promise<R>,
+): (key: string) => Promise<R | { requeueAfterMs: number }> {
+  return async (key) => {
+    try {
+      return await fn(key);
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      log.debug({ key, err: errorMessage(err) }, 'conflict; cache is behind, syncing again shortly');
+      return { requeueAfterMs: 250 };
+    }
+  };
+}
