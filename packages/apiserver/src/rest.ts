@@ -26,6 +26,7 @@ import {
   notFoundStatus,
   type PatchType,
   type Pod,
+  type PodAdmissionOptions,
   parseLabelSelector,
   prepareForCreate,
   prepareForUpdate,
@@ -98,6 +99,8 @@ export interface RestOptions {
   log: Logger;
   /** Where Service ClusterIPs come from (default 10.96.0.0/16). */
   serviceIpRange?: ServiceIpRange;
+  /** DefaultTolerationSeconds admission (`--default-not-ready-toleration-seconds` / `--default-unreachable-toleration-seconds`). */
+  podAdmission?: PodAdmissionOptions;
 }
 
 /** NamespaceLifecycle: these namespaces cannot be deleted. */
@@ -115,6 +118,7 @@ export class RestHandlers {
   private readonly random: Random;
   private readonly log: Logger;
   private readonly serviceIps: ServiceIpRange;
+  private readonly podAdmission: PodAdmissionOptions;
   /**
    * Addresses and node ports this process handed out: the watch cache may not show a Service
    * created a moment ago, so concurrent creates here never get the same one.
@@ -129,6 +133,7 @@ export class RestHandlers {
     this.random = opts.random;
     this.log = opts.log;
     this.serviceIps = opts.serviceIpRange ?? new ServiceIpRange('10.96.0.0/16');
+    this.podAdmission = opts.podAdmission ?? {};
   }
 
   // ---- reads ------------------------------------------------------------------------------------
@@ -213,7 +218,7 @@ export class RestHandlers {
     m.uid = randomUUID();
     m.creationTimestamp = formatTime(this.clock.now());
     obj = guard(() => defaultObject(obj));
-    if (def.resource === 'pods') obj = admitPod(obj as Pod) as KubeObject;
+    if (def.resource === 'pods') obj = admitPod(obj as Pod, this.podAdmission) as KubeObject;
     obj = prepareForCreate(obj);
     const invalid = invalidStatusFor(
       obj,
