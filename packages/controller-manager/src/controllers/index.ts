@@ -1,4 +1,11 @@
 import type { ControllerDescriptor } from '../context.js';
+import { nodeLifecycleController } from './nodelifecycle/node-lifecycle.js';
+import { taintEvictionController } from './nodelifecycle/taint-eviction.js';
+import { serviceAccountController } from './serviceaccount.js';
 
 /** Every controller the process runs, in start order. Each file in this folder adds one line here. */
-export const CONTROLLERS: ControllerDescriptor[] = [];
+export const CONTROLLERS: ControllerDescriptor[] = [
+  nodeLifecycleController,
+  taintEvictionController,
+  serviceAccountController,
+];
