@@ -22,9 +22,10 @@ export async function flush(turns = 20): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-export function harness(opts: { profile?: TimingProfile; startMs?: number } = {}): Harness {
-  const rt = new ManualRuntime(opts.startMs ?? Date.UTC(2026, 10, 22, 8, 0, 0));
-  const api = new FakeApi({ clock: rt });
+/** `reuse`: another harness's runtime and store (a restarted controller-manager against the same cluster). */
+export function harness(opts: { profile?: TimingProfile; startMs?: number; reuse?: Harness } = {}): Harness {
+  const rt = opts.reuse?.rt ?? new ManualRuntime(opts.startMs ?? Date.UTC(2026, 10, 22, 8, 0, 0));
+  const api = opts.reuse?.api ?? new FakeApi({ clock: rt });
   const random = new SeededRandom(7);
   const log = silentLogger();
   const informers = new SharedInformerFactory({ api, runtime: rt, random, log });

@@ -1,4 +1,6 @@
 import type { ControllerDescriptor } from '../context.js';
+import { endpointsController } from './endpoint/endpoints.js';
+import { endpointSliceController } from './endpoint/endpointslices.js';
 import { nodeLifecycleController } from './nodelifecycle/node-lifecycle.js';
 import { taintEvictionController } from './nodelifecycle/taint-eviction.js';
 import { serviceAccountController } from './serviceaccount.js';
@@ -8,4 +10,6 @@ export const CONTROLLERS: ControllerDescriptor[] = [
   nodeLifecycleController,
   taintEvictionController,
   serviceAccountController,
+  endpointsController,
+  endpointSliceController,
 ];
