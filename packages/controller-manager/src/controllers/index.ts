@@ -1,6 +1,7 @@
 import type { ControllerDescriptor } from '../context.js';
 import { endpointsController } from './endpoint/endpoints.js';
 import { endpointSliceController } from './endpoint/endpointslices.js';
+import { namespaceController } from './namespace.js';
 import { nodeLifecycleController } from './nodelifecycle/node-lifecycle.js';
 import { taintEvictionController } from './nodelifecycle/taint-eviction.js';
 import { serviceAccountController } from './serviceaccount.js';
@@ -12,4 +13,5 @@ export const CONTROLLERS: ControllerDescriptor[] = [
   serviceAccountController,
   endpointsController,
   endpointSliceController,
+  namespaceController,
 ];
