@@ -1,6 +1,7 @@
 import type { ControllerDescriptor } from '../context.js';
 import { endpointsController } from './endpoint/endpoints.js';
 import { endpointSliceController } from './endpoint/endpointslices.js';
+import { garbageCollectorController } from './garbagecollector.js';
 import { namespaceController } from './namespace.js';
 import { nodeLifecycleController } from './nodelifecycle/node-lifecycle.js';
 import { taintEvictionController } from './nodelifecycle/taint-eviction.js';
@@ -14,4 +15,5 @@ export const CONTROLLERS: ControllerDescriptor[] = [
   endpointsController,
   endpointSliceController,
   namespaceController,
+  garbageCollectorController,
 ];
