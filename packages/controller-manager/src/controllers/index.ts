@@ -5,6 +5,7 @@ import { garbageCollectorController } from './garbagecollector.js';
 import { namespaceController } from './namespace.js';
 import { nodeLifecycleController } from './nodelifecycle/node-lifecycle.js';
 import { taintEvictionController } from './nodelifecycle/taint-eviction.js';
+import { podGcController } from './podgc.js';
 import { serviceAccountController } from './serviceaccount.js';
 
 /** Every controller the process runs, in start order. Each file in this folder adds one line here. */
@@ -16,4 +17,5 @@ export const CONTROLLERS: ControllerDescriptor[] = [
   endpointSliceController,
   namespaceController,
   garbageCollectorController,
+  podGcController,
 ];
