@@ -2,7 +2,7 @@
 // wiring the process gives them (one shared informer factory, per-controller event recorders).
 import { TIMING_PROFILES, type TimingProfile } from '@kemu/api';
 import { EventRecorder, FakeApi, SharedInformerFactory } from '@kemu/client';
-import { ManualRuntime, SeededRandom, silentLogger } from '@kemu/runtime';
+import { createLogger, ManualRuntime, SeededRandom, silentLogger } from '@kemu/runtime';
 import type { ControllerContext, ControllerDescriptor, RunningController } from '../src/context.js';
 
 export interface Harness {
@@ -27,7 +27,8 @@ export function harness(opts: { profile?: TimingProfile; startMs?: number; reuse
   const rt = opts.reuse?.rt ?? new ManualRuntime(opts.startMs ?? Date.UTC(2026, 10, 22, 8, 0, 0));
   const api = opts.reuse?.api ?? new FakeApi({ clock: rt });
   const random = new SeededRandom(7);
-  const log = silentLogger();
+  // KEMU_TEST_LOG=1 shows the controllers' logs (reconcile failures) while debugging a test.
+  const log = process.env.KEMU_TEST_LOG ? createLogger({ component: 'test' }) : silentLogger();
   const informers = new SharedInformerFactory({ api, runtime: rt, random, log });
   const ctx: ControllerContext = {
     api,

@@ -5,6 +5,7 @@ import { garbageCollectorController } from './garbagecollector.js';
 import { namespaceController } from './namespace.js';
 import { nodeLifecycleController } from './nodelifecycle/node-lifecycle.js';
 import { taintEvictionController } from './nodelifecycle/taint-eviction.js';
+import { persistentVolumeBinderController } from './persistentvolume.js';
 import { podGcController } from './podgc.js';
 import { serviceAccountController } from './serviceaccount.js';
 
@@ -18,4 +19,5 @@ export const CONTROLLERS: ControllerDescriptor[] = [
   namespaceController,
   garbageCollectorController,
   podGcController,
+  persistentVolumeBinderController,
 ];
