@@ -12,6 +12,7 @@ import {
   HEADLESS_LABEL,
   hasSelector,
   isHeadless,
+  isNamespaceTerminating,
   LAST_CHANGE_TRIGGER_TIME,
   podHostname,
   podReadyForService,
@@ -156,6 +157,7 @@ export const endpointsController: ControllerDescriptor = {
           queue.addAfter(key, 20);
           return;
         }
+        if (isNamespaceTerminating(err)) return;
         throw err;
       }
     };

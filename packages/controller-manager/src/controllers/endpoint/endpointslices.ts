@@ -14,6 +14,7 @@ import {
   HEADLESS_LABEL,
   hasSelector,
   isHeadless,
+  isNamespaceTerminating,
   LAST_CHANGE_TRIGGER_TIME,
   podHostname,
   resolvePort,
@@ -246,6 +247,7 @@ export const endpointSliceController: ControllerDescriptor = {
         }
         for (const s of unused) await remove(s);
       } catch (err) {
+        if (isNamespaceTerminating(err)) return;
         if (trigger !== undefined) triggers.note(key, trigger);
         throw err;
       }

@@ -2,7 +2,7 @@
 // (upstream pkg/controller/util/endpoint): which pods belong, whether they count as ready, and the
 // port each service port resolves to on each pod.
 import { isPodReady, type Pod, type Service, type ServicePort, selectorFromSet } from '@kemu/api';
-import type { SharedIndexInformer } from '@kemu/client';
+import { isForbidden, type SharedIndexInformer } from '@kemu/client';
 
 export const LAST_CHANGE_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
 export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
@@ -96,4 +96,12 @@ export function rfc3339Nano(ms: number): string {
   const [head, frac = ''] = iso.slice(0, -1).split('.');
   const trimmed = frac.replace(/0+$/, '');
   return trimmed === '' ? `${head}Z` : `${head}.${trimmed}Z`;
+}
+
+/**
+ * A create refused because the namespace is being deleted (upstream checks the NamespaceTerminating
+ * cause): retrying cannot succeed, the namespace controller is removing everything anyway.
+ */
+export function isNamespaceTerminating(err: unknown): boolean {
+  return isForbidden(err) && /because it is being terminated/.test((err as Error).message);
 }
