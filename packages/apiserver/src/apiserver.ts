@@ -171,6 +171,33 @@ async function bootstrap(
       },
     } as KubeObject,
   ]);
+  // The two built-in PriorityClasses (upstream's scheduling bootstrap), which kube-system pods name.
+  const priorityClasses = resourceFor('scheduling.k8s.io', 'v1', 'priorityclasses');
+  if (priorityClasses) {
+    for (const [name, value, description] of [
+      [
+        'system-node-critical',
+        2000001000,
+        'Used for system critical pods that must not be moved from their current node.',
+      ],
+      [
+        'system-cluster-critical',
+        2000000000,
+        'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.',
+      ],
+    ] as const) {
+      objects.push([
+        { def: priorityClasses },
+        {
+          apiVersion: 'scheduling.k8s.io/v1',
+          kind: 'PriorityClass',
+          metadata: { name },
+          value,
+          description,
+        } as KubeObject,
+      ]);
+    }
+  }
   for (const [scope, obj] of objects) {
     for (let attempt = 0; ; attempt++) {
       try {
