@@ -260,6 +260,11 @@ describe('infrastructure controllers (cross-process)', () => {
       });
       const pvName = `pvc-${pvc.metadata.uid}`;
       assert.equal(pvc.spec?.volumeName, pvName);
+      assert.equal(pvc.spec?.storageClassName, 'standard');
+      assert.match(
+        await c.k(['get', 'storageclass']),
+        /standard \(default\)\s+kemu\.dev\/hostpath\s+Delete\s+Immediate/,
+      );
       const pv = await c.getJson<PersistentVolume>(['pv', pvName]);
       assert.equal(pv.status?.phase, 'Bound');
       assert.equal(pv.spec?.claimRef?.name, 'data');

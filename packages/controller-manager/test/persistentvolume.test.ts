@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Event, PersistentVolume, PersistentVolumeClaim } from '@kemu/api';
-import { hostPathDirectories, persistentVolumeBinder } from '../src/controllers/persistentvolume.js';
+import { hostPathDirectories, persistentVolumeBinder, type StorageClass } from '../src/controllers/persistentvolume.js';
 import { harness, until } from './harness.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kemu-pv-test-'));
@@ -30,6 +30,10 @@ describe('persistentvolume binder + hostPath provisioner', () => {
     const pvName = `pvc-${created.metadata.uid}`;
     await until(async () => (await pvcs.get('data')).status?.phase === 'Bound', 'claim bound');
     const c = await pvcs.get('data');
+    assert.equal(c.spec?.storageClassName, 'standard', 'default class written into the claim');
+    const sc = await h.api.resource<StorageClass>('storageclasses.storage.k8s.io').get('standard');
+    assert.equal(sc.provisioner, 'kemu.dev/hostpath');
+    assert.equal(sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'], 'true');
     assert.equal(c.spec?.volumeName, pvName);
     assert.equal(c.metadata.annotations?.['pv.kubernetes.io/bind-completed'], 'yes');
     assert.deepEqual(c.status?.capacity, { storage: '1Gi' });
@@ -72,12 +76,20 @@ describe('persistentvolume binder + hostPath provisioner', () => {
     );
     await pvcs.create(claim('static', '1Gi', 'manual'));
     await pvcs.create(claim('none', '1Gi', ''));
+    await pvcs.create(claim('unknown-class', '1Gi', 'fast'));
     await until(async () => (await pvcs.get('static')).status?.phase === 'Bound', 'static bound');
     assert.equal((await pvcs.get('static')).spec?.volumeName, 'small');
     assert.equal((await pvs.get('small')).status?.phase, 'Bound');
     await h.settle(50);
     assert.equal((await pvcs.get('none')).status?.phase, 'Pending');
-    assert.equal((await pvs.list()).items.length, 3, 'nothing provisioned for class ""');
+    assert.equal((await pvs.list()).items.length, 3, 'nothing provisioned for class "" or an unknown class');
+    const events = (await h.api.resource<Event>('events', { namespace: 'default' }).list()).items;
+    assert.ok(events.some((e) => e.reason === 'FailedBinding' && e.involvedObject.name === 'none'));
+    assert.ok(
+      events.some(
+        (e) => e.reason === 'ProvisioningFailed' && e.message === 'storageclass.storage.k8s.io "fast" not found',
+      ),
+    );
     await pvcs.delete('static');
     await until(async () => (await pvs.get('small')).status?.phase === 'Released', 'Retain → Released');
     await h.stop();

@@ -1,19 +1,23 @@
 // persistentvolume-binder (upstream pkg/controller/volume/persistentvolume) with a built-in hostPath
-// provisioner standing in for a default StorageClass: kemu's registry serves no storage.k8s.io
-// StorageClass, so a claim with no storageClassName (or `standard`) is "of the default class".
-// - claims: Pending → bound to the smallest matching Available volume (class, access modes,
-//   capacity, volumeMode, selector; volumes pre-bound through claimRef first), else, for the
-//   default class, a `pvc-<claim uid>` hostPath volume is provisioned under the provisioner's root
-//   (`/tmp/kemu-pv` unless the process passes another) with reclaimPolicy Delete and claimRef set;
-//   binding then writes PV claimRef + phase Bound, claim volumeName + annotations + phase Bound with
-//   capacity and access modes. A claim with storageClassName "" and no match stays Pending
-//   (event FailedBinding).
+// provisioner (`kemu.dev/hostpath`, in the role of kind's local-path provisioner):
+// - StorageClass: at start the binder makes sure a StorageClass `standard` exists (provisioner
+//   kemu.dev/hostpath, reclaimPolicy Delete, annotated `storageclass.kubernetes.io/is-default-class`),
+//   once, like an addon manager's EnsureExists; deleting it later is respected;
+// - claims without storageClassName get the default class written in (upstream's retroactive default
+//   StorageClass assignment), then bind to the smallest matching Available volume (class, access modes,
+//   capacity, volumeMode, selector; volumes pre-bound through claimRef first), else, when their class's
+//   provisioner is ours, a `pvc-<claim uid>` hostPath volume is provisioned under the provisioner's root
+//   (`/tmp/kemu-pv` unless the process passes another) with the class's reclaimPolicy and claimRef
+//   set; binding writes PV claimRef + phase Bound, claim volumeName + annotations + phase Bound with
+//   capacity and access modes. A claim nothing can satisfy stays Pending (event FailedBinding /
+//   ProvisioningFailed-free: no other provisioners exist);
 // - volumes: no claimRef → Available; claim gone (confirmed live) → Released, and with
 //   reclaimPolicy Delete the volume is deleted (and a provisioned directory removed).
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import {
   compareQuantities,
+  type KubeObject,
   labelSelectorAsSelector,
   type ObjectReference,
   type PersistentVolume,
@@ -30,6 +34,39 @@ export const ANN_BIND_COMPLETED = 'pv.kubernetes.io/bind-completed';
 export const ANN_BOUND_BY_CONTROLLER = 'pv.kubernetes.io/bound-by-controller';
 export const ANN_PROVISIONED_BY = 'pv.kubernetes.io/provisioned-by';
 export const ANN_STORAGE_PROVISIONER = 'volume.kubernetes.io/storage-provisioner';
+export const ANN_BETA_STORAGE_PROVISIONER = 'volume.beta.kubernetes.io/storage-provisioner';
+export const ANN_DEFAULT_CLASS = 'storageclass.kubernetes.io/is-default-class';
+
+/** storage.k8s.io/v1 StorageClass (the fields the binder reads). */
+export interface StorageClass extends KubeObject {
+  provisioner: string;
+  reclaimPolicy?: 'Delete' | 'Retain';
+  volumeBindingMode?: 'Immediate' | 'WaitForFirstConsumer';
+  parameters?: Record<string, string>;
+}
+
+/** The class the binder creates at start when it is missing. */
+export function standardStorageClass(): StorageClass {
+  return {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: DEFAULT_STORAGE_CLASS, annotations: { [ANN_DEFAULT_CLASS]: 'true' } },
+    provisioner: PROVISIONER_NAME,
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'Immediate',
+  };
+}
+
+/** upstream GetDefaultClass: of the classes annotated default, the newest (name breaks ties). */
+export function defaultClass(classes: readonly StorageClass[]): StorageClass | undefined {
+  return classes
+    .filter((c) => c.metadata.annotations?.[ANN_DEFAULT_CLASS] === 'true')
+    .sort(
+      (a, b) =>
+        (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '') ||
+        (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+    )[0];
+}
 
 /** Where provisioned volumes live; injected so unit tests use a temporary directory. */
 export interface VolumeDirectories {
@@ -53,7 +90,7 @@ export function hostPathDirectories(root: string): VolumeDirectories {
   };
 }
 
-const claimClass = (c: PersistentVolumeClaim) => c.spec?.storageClassName ?? DEFAULT_STORAGE_CLASS;
+const claimClass = (c: PersistentVolumeClaim) => c.spec?.storageClassName ?? '';
 const volumeClass = (v: PersistentVolume) => v.spec?.storageClassName ?? '';
 
 /** upstream findMatchingVolume (simplified): the smallest Available volume satisfying the claim. */
@@ -103,13 +140,28 @@ export function persistentVolumeBinder(opts: { dirs?: VolumeDirectories } = {}):
     start(ctx: ControllerContext) {
       const claims = ctx.informers.forResource<PersistentVolumeClaim>('persistentvolumeclaims');
       const volumes = ctx.informers.forResource<PersistentVolume>('persistentvolumes');
+      const classes = ctx.informers.forResource<StorageClass>('storageclasses.storage.k8s.io');
+      const scClient = ctx.api.resource<StorageClass>('storageclasses.storage.k8s.io');
       const recorder = ctx.recorder('persistentvolume-controller');
       const queue = newQueue(ctx, 'persistentvolume');
       const pvClient = ctx.api.resource<PersistentVolume>('persistentvolumes');
       const pvcClient = (ns: string) =>
         ctx.api.resource<PersistentVolumeClaim>('persistentvolumeclaims', { namespace: ns });
-      /** Claims we already told that nothing matches (one event, not one per resync). */
-      const reportedUnbound = new Set<string>();
+      /** Claims we already told why they wait (one event per reason, not one per pass). */
+      const reported = new Map<string, string>();
+      const report = (claim: PersistentVolumeClaim, type: 'Normal' | 'Warning', reason: string, message: string) => {
+        const key = objectKey(claim);
+        if (reported.get(key) === `${reason}/${message}`) return;
+        reported.set(key, `${reason}/${message}`);
+        void recorder.event(claim, type, reason, message);
+      };
+      // Once per start: the default class exists (EnsureExists), unless someone has one already.
+      queue.add('class|');
+      classes.addEventHandler(
+        eachObject(() => {
+          for (const c of claims.list()) if ((c.spec?.volumeName ?? '') === '') queue.add(`claim|${objectKey(c)}`);
+        }),
+      );
 
       claims.addEventHandler(
         eachObject((c) => {
@@ -163,7 +215,16 @@ export function persistentVolumeBinder(opts: { dirs?: VolumeDirectories } = {}):
         if (JSON.stringify(status) !== JSON.stringify(c.status)) await pvcClient(ns).updateStatus({ ...c, status });
       };
 
-      const provision = async (claim: PersistentVolumeClaim) => {
+      const ensureDefaultClass = async () => {
+        if (classes.list().length > 0) return;
+        try {
+          await scClient.create(standardStorageClass());
+        } catch (err) {
+          if (!isAlreadyExists(err)) throw err;
+        }
+      };
+
+      const provision = async (claim: PersistentVolumeClaim, sc: StorageClass) => {
         const ns = claim.metadata.namespace ?? 'default';
         const name = `pvc-${claim.metadata.uid ?? ''}`;
         const path = join(dirs.root, name);
@@ -173,7 +234,11 @@ export function persistentVolumeBinder(opts: { dirs?: VolumeDirectories } = {}):
             ...claim,
             metadata: {
               ...claim.metadata,
-              annotations: { ...(claim.metadata.annotations ?? {}), [ANN_STORAGE_PROVISIONER]: PROVISIONER_NAME },
+              annotations: {
+                ...(claim.metadata.annotations ?? {}),
+                [ANN_STORAGE_PROVISIONER]: PROVISIONER_NAME,
+                [ANN_BETA_STORAGE_PROVISIONER]: PROVISIONER_NAME,
+              },
             },
           });
         }
@@ -185,7 +250,7 @@ export function persistentVolumeBinder(opts: { dirs?: VolumeDirectories } = {}):
             spec: {
               capacity: { storage: claim.spec?.resources?.requests?.storage ?? '0' },
               accessModes: claim.spec?.accessModes ?? ['ReadWriteOnce'],
-              persistentVolumeReclaimPolicy: 'Delete',
+              persistentVolumeReclaimPolicy: sc.reclaimPolicy ?? 'Delete',
               storageClassName: claimClass(claim),
               volumeMode: claim.spec?.volumeMode ?? 'Filesystem',
               hostPath: { path, type: 'DirectoryOrCreate' },
@@ -207,7 +272,7 @@ export function persistentVolumeBinder(opts: { dirs?: VolumeDirectories } = {}):
       const syncClaim = async (key: string) => {
         const claim = claims.store.getByKey(key);
         if (claim === undefined || claim.metadata.deletionTimestamp !== undefined) {
-          reportedUnbound.delete(key);
+          reported.delete(key);
           return;
         }
         const volumeName = claim.spec?.volumeName ?? '';
@@ -224,26 +289,50 @@ export function persistentVolumeBinder(opts: { dirs?: VolumeDirectories } = {}):
           }
           return;
         }
+        if (claim.spec?.storageClassName === undefined) {
+          // Retroactive default StorageClass assignment (upstream since 1.28): the claim gets the
+          // default class written in; its update event brings it back here.
+          const def = defaultClass(classes.list());
+          if (def !== undefined) {
+            await pvcClient(claim.metadata.namespace ?? 'default').update({
+              ...claim,
+              spec: { ...claim.spec, storageClassName: def.metadata.name ?? '' },
+            });
+            return;
+          }
+        }
         const pv = findMatchingVolume(claim, volumes.list());
         if (pv !== undefined) {
-          reportedUnbound.delete(key);
+          reported.delete(key);
           await bind(pv, claim);
           return;
         }
-        if (claimClass(claim) === DEFAULT_STORAGE_CLASS) {
-          // A provisioned volume shows up in the cache in a moment; bind then (its event enqueues us).
-          if (volumes.get(undefined, `pvc-${claim.metadata.uid ?? ''}`) === undefined) await provision(claim);
-          return;
-        }
-        if (!reportedUnbound.has(key)) {
-          reportedUnbound.add(key);
-          void recorder.event(
+        const className = claimClass(claim);
+        if (className === '') {
+          report(
             claim,
             'Normal',
             'FailedBinding',
             'no persistent volumes available for this claim and no storage class is set',
           );
+          return;
         }
+        const sc = classes.get(undefined, className);
+        if (sc === undefined) {
+          report(claim, 'Warning', 'ProvisioningFailed', `storageclass.storage.k8s.io "${className}" not found`);
+          return;
+        }
+        if (sc.provisioner !== PROVISIONER_NAME) {
+          report(
+            claim,
+            'Normal',
+            'ExternalProvisioning',
+            `Waiting for a volume to be created either by the external provisioner '${sc.provisioner}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`,
+          );
+          return;
+        }
+        // A provisioned volume shows up in the cache in a moment; bind then (its event enqueues us).
+        if (volumes.get(undefined, `pvc-${claim.metadata.uid ?? ''}`) === undefined) await provision(claim, sc);
       };
 
       const syncVolume = async (name: string) => {
@@ -292,13 +381,14 @@ export function persistentVolumeBinder(opts: { dirs?: VolumeDirectories } = {}):
         const kind = item.slice(0, bar);
         const key = item.slice(bar + 1);
         if (kind === 'claim') await syncClaim(key);
-        else await syncVolume(splitKey(key).name);
+        else if (kind === 'volume') await syncVolume(splitKey(key).name);
+        else await ensureDefaultClass();
       };
 
       return runController({
         name: 'persistentvolume-binder',
         runtime: ctx.runtime,
-        informers: [claims, volumes],
+        informers: [claims, volumes, classes],
         queue,
         reconcile,
         workers: 2,
