@@ -98,4 +98,23 @@ describe('garbage collector', () => {
     for (const p of (await pods.list()).items) assert.equal(p.metadata.ownerReferences, undefined);
     await h.stop();
   });
+
+  it('a dependent with a live owner and a vanished one keeps only the live reference', async () => {
+    const h = harness();
+    const cms = h.api.resource<ConfigMap>('configmaps', { namespace: 'default' });
+    const a = await cms.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owner-a' } });
+    const b = await cms.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owner-b' } });
+    await cms.create({ metadata: { name: 'shared', ownerReferences: [ref(a, false), ref(b, false)] } });
+    await h.start(garbageCollectorController);
+    await h.settle(20);
+    await cms.delete('owner-b');
+    await until(
+      async () => (await cms.get('shared')).metadata.ownerReferences?.length === 1,
+      'dangling reference removed',
+    );
+    assert.equal((await cms.get('shared')).metadata.ownerReferences?.[0]?.name, 'owner-a');
+    await cms.delete('owner-a');
+    await until(async () => (await cms.list()).items.length === 0, 'collected once its last owner is gone');
+    await h.stop();
+  });
 });

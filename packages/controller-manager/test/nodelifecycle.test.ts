@@ -190,4 +190,24 @@ describe('nodelifecycle + taint eviction', () => {
       4000,
     );
   });
+
+  it('a node that never posted status gets Unknown conditions (NodeStatusNeverUpdated) after the grace period', async () => {
+    const h = harness();
+    const nodes = h.api.resource<Node>('nodes');
+    await nodes.create({ metadata: { name: 'mute' } });
+    await h.start(nodeLifecycleController);
+    await h.advance(4000);
+    assert.equal((await nodes.get('mute')).status?.conditions, undefined, 'not before the grace period');
+    await h.advance(2000);
+    const n = await nodes.get('mute');
+    const ready = n.status?.conditions?.find((c) => c.type === 'Ready');
+    assert.equal(ready?.status, 'Unknown');
+    assert.equal(ready?.reason, 'NodeStatusNeverUpdated');
+    assert.equal(ready?.message, 'Kubelet never posted node status.');
+    assert.deepEqual((n.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`).sort(), [
+      'node.kubernetes.io/unreachable:NoExecute',
+      'node.kubernetes.io/unreachable:NoSchedule',
+    ]);
+    await h.stop();
+  });
 });
