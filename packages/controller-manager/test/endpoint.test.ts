@@ -162,4 +162,25 @@ describe('endpoint + endpointslice controllers', () => {
     assert.equal(JSON.stringify([(await eps.list()).items, (await sls.list()).items]), before);
     await h2.stop();
   });
+
+  it('splits more than 100 endpoints into slices and shrinks back without duplicates', async () => {
+    const h = harness();
+    const pods = h.api.resource<Pod>('pods', { namespace: 'default' });
+    const sls = h.api.resource<EndpointSlice>('endpointslices.discovery.k8s.io', { namespace: 'default' });
+    await h.api.resource<Service>('services', { namespace: 'default' }).create(svc('big'));
+    await h.start(endpointSliceController);
+    for (let i = 0; i < 130; i++)
+      await pods.create(pod(`p-${i}`, `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`, true));
+    await until(async () => {
+      const items = (await sls.list()).items;
+      return items.length === 2 && items.reduce((n, s) => n + s.endpoints.length, 0) === 130;
+    }, '130 endpoints in 2 slices');
+    assert.deepEqual((await sls.list()).items.map((s) => s.endpoints.length).sort(), [100, 30]);
+    for (let i = 0; i < 120; i++) await pods.delete(`p-${i}`);
+    await until(async () => {
+      const items = (await sls.list()).items;
+      return items.length === 1 && items[0]?.endpoints.length === 10;
+    }, 'one slice of 10');
+    await h.stop();
+  });
 });
