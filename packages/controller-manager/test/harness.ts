@@ -62,11 +62,14 @@ export function harness(opts: { profile?: TimingProfile; startMs?: number; reuse
       }
     },
     async stop() {
-      // Stopping waits for in-flight reconciles; keep time moving so none waits on a timer forever.
-      const stopping = Promise.all(running.map((r) => r.stop()));
-      for (let i = 0; i < 50; i++) {
-        rt.advance(1000);
-        await settle(2);
+      // Stopping waits for in-flight reconciles; should one wait on a timer, nudge time a little.
+      let stopped = false;
+      const stopping = Promise.all(running.map((r) => r.stop())).then(() => {
+        stopped = true;
+      });
+      for (let i = 0; i < 100 && !stopped; i++) {
+        await settle(5);
+        if (!stopped) rt.advance(10);
       }
       await stopping;
       await informers.stop();

@@ -210,4 +210,29 @@ describe('nodelifecycle + taint eviction', () => {
     ]);
     await h.stop();
   });
+
+  it('a restarted taint-eviction controller keeps the deadline from the taint timeAdded', async () => {
+    const h = harness();
+    const nodes = h.api.resource<Node>('nodes');
+    const pods = h.api.resource<Pod>('pods', { namespace: 'default' });
+    const n = readyNode('n3', h.rt.now());
+    n.spec = {
+      taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: formatTime(h.rt.now()) }],
+    };
+    await nodes.create(n);
+    await pods.create(pod('p', 'n3', [unreachable(5)]));
+    await h.start(taintEvictionController);
+    await h.advance(3000);
+    await h.stop();
+    const h2 = harness({ reuse: h });
+    await h2.start(taintEvictionController);
+    await h2.advance(1500);
+    assert.equal((await pods.list()).items.length, 1, 'not yet: 4.5 s of 5');
+    await h2.advance(1000);
+    await until(
+      async () => (await pods.list()).items.length === 0,
+      'evicted 5 s after timeAdded, not 5 s after the restart',
+    );
+    await h2.stop();
+  });
 });
