@@ -9,33 +9,33 @@ export const DEFAULT_PORT_BASE = 2379;
 /** The CLI's port block per cluster (packages/cli/src/topology.ts PORT_BLOCK). */
 export const PORT_BLOCK = 50;
 /** How many clusters can run side by side before slots repeat. */
-export const SLOTS = 32;
-/** Second octets: pods live below NODE_OCTET, node IPs from NODE_OCTET, ClusterIPs from SERVICE_OCTET. */
-export const POD_OCTET = 1;
-export const NODE_OCTET = 64;
+export const SLOTS = 8;
+/** Second octets: ClusterIPs at SERVICE_OCTET+slot, node IPs at NODE_OCTET+slot, pods from POD_OCTET. */
 export const SERVICE_OCTET = 96;
-/** The port the cluster DNS process listens on, at its own address (unprivileged, so no root needed). */
-export const DNS_LISTEN_PORT = 10053;
+export const NODE_OCTET = 104;
+export const POD_OCTET = 128;
+/** The cluster DNS listens on 127.0.0.1 at this offset into the cluster's port block. */
+export const DNS_PORT_OFFSET = 43;
 
 export interface ClusterAddressPlan {
-  /** 0…31: which cluster on this host. */
+  /** 0…7: which cluster on this host. */
   slot: number;
   /** `--service-cluster-ip-range` for the apiserver: 127.(96+slot).0.0/16. */
   serviceCidr: string;
   /** The `kube-dns` Service's ClusterIP (the tenth address, as kubeadm's 10.96.0.10). */
   dnsClusterIp: string;
-  /** Where the cluster DNS process listens (`dns-main --listen`): 127.(64+slot).0.253:10053. */
+  /** Where the cluster DNS process listens (`dns-main --listen`): 127.0.0.1:(portBase+43). */
   dnsListen: string;
-  /** `--node-ip` of node `index` (0 = control-plane, 1 = worker-1, …): 127.(64+slot).0.(index+1). */
+  /** `--node-ip` of node `index` (0 = control-plane, 1 = worker-1, …): 127.(104+slot).(index/240).(10+index%240). */
   nodeIp(index: number): string;
-  /** A suggested `--pod-cidr` for node `index`: 127.(1+slot).(index).0/24 (254 pods, like a real node's /24). */
+  /** `--pod-cidr` of node `index`: 127.(128+16·slot+index/256).(index%256).0/24 (a real node's /24). */
   podCidr(index: number): string;
 }
 
 /**
  * The slot of a cluster whose CLI port block starts at `portBase`: blocks that do not overlap
  * (bases at least PORT_BLOCK apart) get different slots unless their bases differ by a multiple of
- * PORT_BLOCK·SLOTS (1600) ports.
+ * PORT_BLOCK·SLOTS (400) ports. The default base 2379 is slot 0, so its ClusterIPs are 127.96.0.0/16.
  */
 export function clusterSlot(portBase: number): number {
   if (!Number.isInteger(portBase) || portBase < 1 || portBase > 65535) {
@@ -47,23 +47,22 @@ export function clusterSlot(portBase: number): number {
 
 export function clusterAddressPlan(portBase: number = DEFAULT_PORT_BASE): ClusterAddressPlan {
   const slot = clusterSlot(portBase);
-  const nodeNet = `127.${NODE_OCTET + slot}.0`;
   return {
     slot,
     serviceCidr: `127.${SERVICE_OCTET + slot}.0.0/16`,
     dnsClusterIp: `127.${SERVICE_OCTET + slot}.0.10`,
-    dnsListen: `${nodeNet}.253:${DNS_LISTEN_PORT}`,
+    dnsListen: `127.0.0.1:${portBase + DNS_PORT_OFFSET}`,
     nodeIp(index) {
-      if (!Number.isInteger(index) || index < 0 || index > 249) {
-        throw new AddressPlanError(`node index must be 0…249 (one /24 of node IPs per cluster), got ${index}`);
+      if (!Number.isInteger(index) || index < 0 || index >= 240 * 256) {
+        throw new AddressPlanError(`node index must be an integer 0…${240 * 256 - 1}, got ${index}`);
       }
-      return `${nodeNet}.${index + 1}`;
+      return `127.${NODE_OCTET + slot}.${Math.floor(index / 240)}.${10 + (index % 240)}`;
     },
     podCidr(index) {
-      if (!Number.isInteger(index) || index < 0 || index > 255) {
-        throw new AddressPlanError(`node index must be 0…255 for a /24 pod CIDR, got ${index}`);
+      if (!Number.isInteger(index) || index < 0 || index >= 16 * 256) {
+        throw new AddressPlanError(`node index must be an integer 0…${16 * 256 - 1} for a /24 pod CIDR, got ${index}`);
       }
-      return `127.${POD_OCTET + slot}.${index}.0/24`;
+      return `127.${POD_OCTET + 16 * slot + Math.floor(index / 256)}.${index % 256}.0/24`;
     },
   };
 }

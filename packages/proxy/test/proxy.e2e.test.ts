@@ -6,10 +6,10 @@ import { type ChildProc, COMPONENT_MAINS, freePort, TestCluster, waitFor } from 
 import { type Backend, isRefused, listeners, spread, startBackend, tcpAsk, waitListener } from './helpers.js';
 
 // A service range and node IPs of their own, so a `kemu up` (127.96.0.0/16) on this host is untouched.
-const octet = 100 + (process.pid % 28);
+const octet = 112 + (process.pid % 16);
 const SERVICE_RANGE = `127.${octet}.0.0/16`;
-const NODE_A = `127.${octet - 36}.0.2`;
-const NODE_B = `127.${octet - 36}.0.3`;
+const NODE_A = `127.${octet - 48}.0.2`;
+const NODE_B = `127.${octet - 48}.0.3`;
 const BACKEND_IPS = ['127.1.200.1', '127.1.200.2', '127.1.200.3'];
 const DEAD_IP = '127.1.200.9';
 
