@@ -9,7 +9,8 @@ import type { Logger, Runtime, TimerHandle } from '@kemu/runtime';
 import { SERVICE_NAME_LABEL } from '../service-rules.js';
 
 export const DNS_SERVICE = { namespace: 'kube-system', name: 'kube-dns' } as const;
-export const DNS_SLICE_MANAGER = 'kemu.dev/cluster-dns';
+/** Label values allow no '/', so the manager is named the domain way. */
+export const DNS_SLICE_MANAGER = 'cluster-dns.kemu.dev';
 
 export interface DnsRegistrationOptions {
   api: ApiClient;
