@@ -150,6 +150,14 @@ describe('cluster DNS (real processes)', () => {
     );
   });
 
+  it('removes its EndpointSlice on a graceful stop', async () => {
+    const dns = c.components.find((p) => p.name === 'cluster-dns');
+    await dns?.stopGracefully();
+    assert.equal(dns?.proc?.exitCode, 0, 'SIGTERM → exit 0');
+    const r = await c.kubectl(['get', 'endpointslice', 'kube-dns-cluster-dns', '-n', 'kube-system']);
+    assert.notEqual(r.code, 0, `slice still there: ${r.stdout}`);
+  });
+
   it('both processes print usage for --help (exit 0) and reject bad flags (exit 2)', () => {
     for (const [main, prefix] of [
       [COMPONENT_MAINS.proxy, 'kube-proxy'],

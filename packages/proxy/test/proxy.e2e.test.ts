@@ -141,8 +141,10 @@ describe('kube-proxy (real processes)', () => {
 
   it('two proxies on one host: one holds each ClusterIP socket, the other takes over when it dies', async () => {
     adminB = await freePort();
+    // Its first apiserver URL leads nowhere: calls go to the one that is connected.
+    const deadUrl = `ws://127.0.0.1:${await freePort()}`;
     c.startComponent('kube-proxy-b', COMPONENT_MAINS.proxy, [
-      ...['--apiserver', c.wireUrl, '--node-name', 'node-b', '--node-ip', NODE_B],
+      ...['--apiserver', `${deadUrl},${c.wireUrl}`, '--node-name', 'node-b', '--node-ip', NODE_B],
       ...['--admin-port', String(adminB), '--profile', 'fast'],
     ]);
     await apply(service('api', { type: 'NodePort' }));
