@@ -169,6 +169,11 @@ describe('kube-proxy (real processes)', () => {
     assert.match(await tcpAsk(ip, 80), /^backend-\d$/);
     assert.match(await tcpAsk(NODE_B, nodePort), /^backend-\d$/);
 
+    // externalTrafficPolicy Local: every endpoint is on node-a, so node-b's NodePort closes.
+    await apply(service('api', { type: 'NodePort', externalTrafficPolicy: 'Local' }));
+    await waitFor('node-b NodePort refused', () => isRefused(NODE_B, nodePort), { timeoutMs: 20000 });
+    assert.match(await tcpAsk(NODE_A, nodePort), /^backend-\d$/);
+
     if (states.a === 'holding') {
       await proxyA.kill9();
       await waitListener(adminB, key, 'holding');
