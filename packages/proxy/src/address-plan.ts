@@ -7,7 +7,7 @@ import { Ipv4Cidr, LOOPBACK, parseIPv4 } from './ipv4.js';
 /** The CLI's default --port-base; slot 0 belongs to it. */
 export const DEFAULT_PORT_BASE = 2379;
 /** The CLI's port block per cluster (packages/cli/src/topology.ts PORT_BLOCK). */
-export const PORT_BLOCK = 50;
+export const PORT_BLOCK = 200;
 /** How many clusters can run side by side before slots repeat. */
 export const SLOTS = 8;
 /** Second octets: ClusterIPs at SERVICE_OCTET+slot, node IPs at NODE_OCTET+slot, pods from POD_OCTET. */
@@ -35,7 +35,7 @@ export interface ClusterAddressPlan {
 /**
  * The slot of a cluster whose CLI port block starts at `portBase`: blocks that do not overlap
  * (bases at least PORT_BLOCK apart) get different slots unless their bases differ by a multiple of
- * PORT_BLOCK·SLOTS (400) ports. The default base 2379 is slot 0, so its ClusterIPs are 127.96.0.0/16.
+ * PORT_BLOCK·SLOTS (1600) ports. The default base 2379 is slot 0, so its ClusterIPs are 127.96.0.0/16.
  */
 export function clusterSlot(portBase: number): number {
   if (!Number.isInteger(portBase) || portBase < 1 || portBase > 65535) {

@@ -20,18 +20,18 @@ describe('address plan', () => {
 
   it('gives non-overlapping port blocks different slots, and every slot disjoint ranges', () => {
     for (const [a, b] of [
-      [2379, 2429],
-      [2400, 2450],
-      [10000, 10050],
-      [2379, 2379 + 50 * 7],
+      [2379, 2579],
+      [2400, 2600],
+      [10000, 10200],
+      [2379, 2379 + 200 * 7],
     ] as const) {
       assert.notEqual(clusterSlot(a), clusterSlot(b), `${a} vs ${b}`);
     }
-    assert.equal(clusterSlot(2379 + 400), 0, 'slots repeat every 400 ports (documented)');
-    assert.equal(clusterSlot(1024), clusterSlot(1024 + 400));
+    assert.equal(clusterSlot(2379 + 1600), 0, 'slots repeat every 1600 ports (documented)');
+    assert.equal(clusterSlot(1024), clusterSlot(1024 + 1600));
     const ranges: Ipv4Cidr[] = [];
     for (let slot = 0; slot < 8; slot++) {
-      const p = clusterAddressPlan(2379 + 50 * slot);
+      const p = clusterAddressPlan(2379 + 200 * slot);
       assert.equal(p.slot, slot);
       ranges.push(new Ipv4Cidr(p.serviceCidr), new Ipv4Cidr(`${p.nodeIp(0)}/24`), new Ipv4Cidr(p.podCidr(0)));
       ranges.push(new Ipv4Cidr(p.podCidr(16 * 256 - 1)));
