@@ -5,7 +5,7 @@
 // sharing would split connections between proxies that may briefly disagree about endpoints.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { Logger, Runtime, TimerHandle } from '@kemu/runtime';
+import type { Logger, Random, Runtime, TimerHandle } from '@kemu/runtime';
 import { EndpointPicker } from './endpoint-picker.js';
 import type { DesiredListener } from './service-rules.js';
 
@@ -23,8 +23,9 @@ export interface ListenerObserver {
 export interface ListenerDeps {
   runtime: Runtime;
   log: Logger;
-  /** How often a standby listener tries to bind again. */
+  /** How often a standby listener tries to bind again (±20% jitter from `random`). */
   bindRetryMs: number;
+  random?: Random;
   /** How long a connect to one endpoint may take before the next endpoint is tried. */
   connectTimeoutMs: number;
   /** A UDP session (client address:port ↔ endpoint) ends after this long without packets. */
@@ -114,7 +115,7 @@ export abstract class ServiceListener {
                 : 'bind failed; retrying',
         );
       }
-      this.retryTimer = this.deps.runtime.setTimeout(() => void this.attempt(), this.deps.bindRetryMs);
+      this.retryTimer = this.deps.runtime.setTimeout(() => void this.attempt(), this.retryDelay());
       return;
     }
     if (this.isClosed()) {
@@ -134,7 +135,13 @@ export abstract class ServiceListener {
     this.log.warn({ err: err.message }, 'listener failed; binding again');
     this.unbind();
     this.state = 'standby';
-    this.retryTimer = this.deps.runtime.setTimeout(() => void this.attempt(), this.deps.bindRetryMs);
+    this.retryTimer = this.deps.runtime.setTimeout(() => void this.attempt(), this.retryDelay());
+  }
+
+  /** bindRetryMs ± 20%, so the standbys of many sockets do not all wake in the same tick. */
+  private retryDelay(): number {
+    const r = this.deps.random?.next() ?? 0.5;
+    return Math.round(this.deps.bindRetryMs * (0.8 + 0.4 * r));
   }
 }
 
@@ -185,7 +192,7 @@ export class TcpServiceListener extends ServiceListener {
     const clientIp = client.remoteAddress ?? '';
     const tried = new Set<string>();
     let clientGone = false;
-    client.once('error', () => {
+    client.on('error', () => {
       clientGone = true;
     });
     client.once('close', () => {
@@ -331,7 +338,14 @@ export class UdpServiceListener extends ServiceListener {
     }
     this.touch(key, session);
     if (session.queue) session.queue.push(msg);
-    else session.socket.send(msg);
+    else this.sendUpstream(key, session, msg);
+  }
+
+  private sendUpstream(key: string, session: UdpSession, msg: Buffer): void {
+    session.socket.send(msg, (err) => {
+      // ECONNREFUSED here is the endpoint's ICMP port unreachable: end the session, pick anew next time.
+      if (err) this.endSession(key);
+    });
   }
 
   private openSession(key: string, endpoint: string, client: dgram.RemoteInfo): UdpSession {
@@ -352,12 +366,15 @@ export class UdpServiceListener extends ServiceListener {
     });
     socket.on('message', (reply) => {
       this.touch(key, session);
-      this.socket?.send(reply, client.port, client.address);
+      // With a callback a failed send is reported there, not as an 'error' that would drop the socket.
+      this.socket?.send(reply, client.port, client.address, (err) => {
+        if (err) this.log.debug({ err: err.message }, 'udp reply not delivered');
+      });
     });
     socket.connect(port, host, () => {
       const queued = session.queue ?? [];
       session.queue = null;
-      for (const m of queued) socket.send(m);
+      for (const m of queued) this.sendUpstream(key, session, m);
     });
     return session;
   }

@@ -32,7 +32,7 @@ export const PROXY_TIMINGS: Readonly<Record<TimingProfileName, ProxyTimings>> = 
     udpIdleTimeoutMs: 30_000,
   },
   fast: {
-    bindRetryMs: 300,
+    bindRetryMs: 500,
     minSyncPeriodMs: 50,
     syncPeriodMs: 10_000,
     connectTimeoutMs: 2000,

@@ -1,7 +1,7 @@
 // The sync loop of kube-proxy: whenever Services or EndpointSlices change, recompute the wanted
 // listeners (service-rules.ts) and converge the sockets to them. Changes are coalesced: at most one
 // sync per `minSyncPeriodMs` (upstream's --iptables-min-sync-period), plus a periodic full sync.
-import type { Logger, Runtime, TimerHandle } from '@kemu/runtime';
+import type { Logger, Random, Runtime, TimerHandle } from '@kemu/runtime';
 import { createListener, type ListenerDeps, type ListenerState, type ServiceListener } from './listener.js';
 import type { ServiceView } from './service-catalog.js';
 import { type DesiredListener, desiredListeners } from './service-rules.js';
@@ -12,6 +12,7 @@ export interface ProxierOptions {
   /** Where NodePorts are opened (the node's --node-ip). */
   nodeIps: readonly string[];
   runtime: Runtime;
+  random?: Random;
   log: Logger;
   bindRetryMs: number;
   connectTimeoutMs: number;
@@ -51,6 +52,7 @@ export class Proxier {
       bindRetryMs: opts.bindRetryMs,
       connectTimeoutMs: opts.connectTimeoutMs,
       udpIdleTimeoutMs: opts.udpIdleTimeoutMs,
+      ...(opts.random ? { random: opts.random } : {}),
       ...(opts.observer ? { observer: opts.observer } : {}),
     };
   }

@@ -94,6 +94,7 @@ export async function proxyMain(argv: string[]): Promise<number> {
     nodeName: flags.nodeName,
     nodeIps: [flags.nodeIp],
     runtime,
+    random: random.fork(),
     log,
     ...timings,
     observer: metrics,
