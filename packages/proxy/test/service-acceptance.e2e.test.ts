@@ -5,6 +5,7 @@
 // gets no more traffic.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { Resolver } from 'node:dns/promises';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -46,6 +47,7 @@ describe('Service → Deployment pods through kube-proxy (issue 7 acceptance)', 
   let c: TestCluster;
   let proxyAdmin = 0;
   let unreadyDir = '';
+  let dnsPort = 0;
 
   before(async () => {
     c = await TestCluster.start({ apiserverArgs: ['--service-cluster-ip-range', SERVICE_RANGE] });
@@ -67,6 +69,8 @@ describe('Service → Deployment pods through kube-proxy (issue 7 acceptance)', 
       ...['--node-ip', NODE_IP, '--port', String(await freePort()), '--admin-port', '0'],
       ...['--pod-cidr', POD_CIDR, '--profile', 'fast'],
     ]);
+    dnsPort = await freePort();
+    c.startComponent('cluster-dns', COMPONENT_MAINS.dns, [...api, '--listen', `127.0.0.1:${dnsPort}`]);
     proxyAdmin = await freePort();
     c.startComponent('kube-proxy-worker-1', COMPONENT_MAINS.proxy, [
       ...api,
@@ -158,5 +162,53 @@ describe('Service → Deployment pods through kube-proxy (issue 7 acceptance)', 
     const back = new Set<string>();
     for (let i = 0; i < 9; i++) back.add(await who(url));
     assert.ok(back.has(victim), `${victim} back in rotation: ${JSON.stringify([...back])}`);
+  });
+
+  it('a StatefulSet behind a headless Service: each pod by name in DNS, answering as itself', async () => {
+    const objects = [
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'db', namespace: 'default' },
+        spec: { clusterIP: 'None', selector: { app: 'db' }, ports: [{ name: 'http', port: 8080 }] },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'db', namespace: 'default' },
+        spec: {
+          serviceName: 'db',
+          replicas: 2,
+          selector: { matchLabels: { app: 'db' } },
+          template: {
+            metadata: { labels: { app: 'db' } },
+            spec: {
+              containers: [{ name: 'echo', image: 'kemu/echo', ports: [{ containerPort: 8080, name: 'http' }] }],
+            },
+          },
+        },
+      },
+    ];
+    for (const obj of objects) await c.k(['apply', '-f', '-'], { input: JSON.stringify(obj) });
+    const resolver = new Resolver({ timeout: 1000, tries: 1 });
+    resolver.setServers([`127.0.0.1:${dnsPort}`]);
+    const ips = await waitFor(
+      'db-0 and db-1 in DNS',
+      async () => {
+        const a = await resolver.resolve4('db-0.db.default.svc.cluster.local');
+        const b = await resolver.resolve4('db-1.db.default.svc.cluster.local');
+        return { 'db-0': a[0] as string, 'db-1': b[0] as string };
+      },
+      { timeoutMs: 60000, intervalMs: 250 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${c.dumpLogs(20)}`);
+    });
+    assert.deepEqual((await resolver.resolve4('db.default.svc.cluster.local')).sort(), Object.values(ips).sort());
+    for (const [name, ip] of Object.entries(ips)) assert.equal(await who(`http://${ip}:8080/`), name);
+    const srv = await resolver.resolveSrv('_http._tcp.db.default.svc.cluster.local');
+    assert.deepEqual(srv.map((r) => `${r.name}:${r.port}`).sort(), [
+      'db-0.db.default.svc.cluster.local:8080',
+      'db-1.db.default.svc.cluster.local:8080',
+    ]);
   });
 });
