@@ -139,6 +139,29 @@ describe('kube-proxy (real processes)', () => {
     await c.k(['delete', 'endpointslice', 'web-1']);
   });
 
+  it('keeps carrying traffic while the apiserver is down, and resumes syncing when it returns', async () => {
+    await apply(service('keep'));
+    await apply(slice('keep-1', 'keep', [true, true, true]));
+    const ip = (await c.getJson<SvcJson>(['service', 'keep'])).spec.clusterIP;
+    await waitListener(adminA, `TCP/${ip}:80`, 'holding', { endpoints: 3 });
+    await c.apiserver.kill9();
+    assert.match(await tcpAsk(ip, 80), /^backend-\d$/, 'sockets stay up without the apiserver');
+    await c.startApiServer(['--service-cluster-ip-range', SERVICE_RANGE]);
+    await apply(service('late'));
+    await apply(slice('late-1', 'late', [true, false, false]));
+    const lateIp = (await c.getJson<SvcJson>(['service', 'late'])).spec.clusterIP;
+    await waitListener(adminA, `TCP/${lateIp}:80`, 'holding', { endpoints: 1, timeoutMs: 40000 });
+    assert.equal(await tcpAsk(lateIp, 80), 'backend-1');
+    for (const k of [
+      ['service', 'keep'],
+      ['service', 'late'],
+      ['endpointslice', 'keep-1'],
+      ['endpointslice', 'late-1'],
+    ]) {
+      await c.k(['delete', ...k]);
+    }
+  });
+
   it('two proxies on one host: one holds each ClusterIP socket, the other takes over when it dies', async () => {
     adminB = await freePort();
     // Its first apiserver URL leads nowhere: calls go to the one that is connected.
