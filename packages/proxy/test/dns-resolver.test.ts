@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import net from 'node:net';
 import { describe, it } from 'node:test';
 import type { EndpointSlice, Service } from '@kemu/api';
 import { silentLogger } from '@kemu/runtime';
@@ -206,5 +208,50 @@ describe('DNS wire handling', () => {
     const tcp = dnsPacket.decode(s.answer(q, 'tcp') as Buffer);
     assert.equal(tcp.flag_tc, false);
     assert.equal(tcp.answers?.length, 60);
+  });
+
+  it('serves the same answers over real UDP and TCP sockets (TCP: length-prefixed, two queries on one connection)', async () => {
+    const live = new DnsServer({ resolver, log: silentLogger(), host: '127.0.0.1', port: 0 });
+    const { port } = await live.listen();
+    try {
+      const frame = (m: Buffer) => Buffer.concat([Buffer.from([m.length >> 8, m.length & 255]), m]);
+      const q = (id: number, name: string) => dnsPacket.encode({ type: 'query', id, questions: [{ type: 'A', name }] });
+      const udp = dgram.createSocket('udp4');
+      const udpReply = await new Promise<Buffer>((resolve) => {
+        udp.once('message', (m) => resolve(m));
+        udp.send(q(1, 'web.default.svc.cluster.local'), port, '127.0.0.1');
+      });
+      udp.close();
+      assert.deepEqual(data(dnsPacket.decode(udpReply).answers ?? []), ['127.96.0.20']);
+
+      const sock = net.connect({ host: '127.0.0.1', port });
+      let buf = Buffer.alloc(0);
+      const replies: dnsPacket.DecodedPacket[] = [];
+      await new Promise<void>((resolve, reject) => {
+        sock.on('error', reject);
+        sock.on('data', (d: Buffer) => {
+          buf = Buffer.concat([buf, d]);
+          while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+            replies.push(dnsPacket.decode(buf.subarray(2, 2 + buf.readUInt16BE(0))));
+            buf = buf.subarray(2 + buf.readUInt16BE(0));
+          }
+          if (replies.length === 2) resolve();
+        });
+        // Both queries in one write: the server must split the stream by the length prefixes.
+        sock.write(
+          Buffer.concat([frame(q(2, 'web.default.svc.cluster.local')), frame(q(3, 'nope.default.svc.cluster.local'))]),
+        );
+      });
+      sock.destroy();
+      assert.deepEqual(
+        replies.map((r) => [r.id, (r as unknown as { rcode: string }).rcode]),
+        [
+          [2, 'NOERROR'],
+          [3, 'NXDOMAIN'],
+        ],
+      );
+    } finally {
+      await live.close();
+    }
   });
 });
