@@ -8,7 +8,8 @@ import { DnsRegistration } from './dns/registration.js';
 import { ClusterDnsResolver } from './dns/resolver.js';
 import { DnsServer } from './dns/server.js';
 import { ProxyFlagError } from './errors.js';
-import { apiserverUrls, ipFlag, portFlag, readyWhenSynced, requireString, startComponentKit } from './process-kit.js';
+import { apiserverUrls, ipFlag, portFlag, requireString } from './flags.js';
+import { readyWhenSynced, startComponentKit } from './process-kit.js';
 import { ServiceCatalog } from './service-catalog.js';
 
 export const DNS_USAGE = `usage: cluster-dns --apiserver ws://127.0.0.1:PORT[,ws://…] --listen IP:PORT

@@ -1,95 +1,9 @@
-// What kube-proxy and the cluster DNS share as processes: flag checks, the apiserver connection
-// (one WireClient per --apiserver URL, calls going to whichever is connected), the admin endpoint
-// with the wire fault table, and the per-profile intervals.
-import { type TimingProfileName, timingProfile } from '@kemu/api';
-import { type SharedInformerFactory, WireApiClient, type WireCaller } from '@kemu/client';
+// What kube-proxy and the cluster DNS share as processes: the apiserver connection (one WireClient
+// per --apiserver URL, calls going to whichever is connected) and the admin endpoint with the wire
+// fault table.
+import { WireApiClient, type WireCaller } from '@kemu/client';
 import { AdminServer, type Logger, type Random, type Runtime } from '@kemu/runtime';
 import { FaultTable, registerFaultRoutes, WireClient, type WireStream } from '@kemu/wire';
-import { ProxyFlagError } from './errors.js';
-import { parseIPv4 } from './ipv4.js';
-
-/**
- * Intervals of kube-proxy and the DNS per --profile. Kept here rather than in @kemu/api's
- * TIMING_PROFILES because no other component reads them.
- */
-export interface ProxyTimings {
-  /** How often a standby listener tries to bind a socket another proxy holds. */
-  bindRetryMs: number;
-  /** --iptables-min-sync-period: at most one sync per this long. */
-  minSyncPeriodMs: number;
-  /** --iptables-sync-period: a full sync at least this often. */
-  syncPeriodMs: number;
-  connectTimeoutMs: number;
-  udpIdleTimeoutMs: number;
-}
-
-export const PROXY_TIMINGS: Readonly<Record<TimingProfileName, ProxyTimings>> = Object.freeze({
-  real: {
-    bindRetryMs: 2000,
-    minSyncPeriodMs: 1000,
-    syncPeriodMs: 30_000,
-    connectTimeoutMs: 5000,
-    udpIdleTimeoutMs: 30_000,
-  },
-  fast: {
-    bindRetryMs: 500,
-    minSyncPeriodMs: 50,
-    syncPeriodMs: 10_000,
-    connectTimeoutMs: 2000,
-    udpIdleTimeoutMs: 10_000,
-  },
-});
-
-export function proxyTimings(profile: string): ProxyTimings {
-  try {
-    return PROXY_TIMINGS[timingProfile(profile).name];
-  } catch (err) {
-    throw new ProxyFlagError((err as Error).message);
-  }
-}
-
-export function requireString(values: Record<string, unknown>, name: string): string {
-  const v = values[name];
-  if (typeof v !== 'string' || v === '') throw new ProxyFlagError(`--${name} is required`);
-  return v;
-}
-
-export function portFlag(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n > 65535) throw new ProxyFlagError(`--${name} must be a port number 0…65535, got "${v}"`);
-  return n;
-}
-
-export function ipFlag(name: string, v: string): string {
-  if (parseIPv4(v) === undefined) throw new ProxyFlagError(`--${name} must be an IPv4 address, got "${v}"`);
-  return v;
-}
-
-/** The path the apiserver's WireServer accepts upgrades on; added when a URL names no path. */
-export const WIRE_PATH = '/wire';
-
-/** `ws://127.0.0.1:6444[,ws://…]` → URLs, each checked, `/wire` added where no path is given. */
-export function apiserverUrls(v: string): string[] {
-  const urls = v
-    .split(',')
-    .map((u) => u.trim())
-    .filter((u) => u !== '');
-  if (urls.length === 0) throw new ProxyFlagError('--apiserver needs at least one ws:// URL');
-  return urls.map((u) => {
-    let url: URL;
-    try {
-      url = new URL(u);
-    } catch {
-      throw new ProxyFlagError(`--apiserver entries must be ws:// or wss:// URLs, got "${u}"`);
-    }
-    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-      throw new ProxyFlagError(`--apiserver entries must be ws:// or wss:// URLs, got "${u}"`);
-    }
-    if (url.pathname === '' || url.pathname === '/') url.pathname = WIRE_PATH;
-    return url.toString();
-  });
-}
 
 /**
  * Requests and watches go to a connected apiserver, preferring the one used last; when none is
@@ -185,5 +99,3 @@ export async function startComponentKit(opts: {
 export function readyWhenSynced(admin: AdminServer, synced: () => boolean): void {
   admin.addReadinessCheck(() => synced() || 'informers not synced yet');
 }
-
-export type { SharedInformerFactory };

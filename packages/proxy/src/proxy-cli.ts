@@ -4,18 +4,12 @@ import { parseArgs } from 'node:util';
 import { SharedInformerFactory } from '@kemu/client';
 import { createLogger, ShutdownHooks, systemRandom, systemRuntime } from '@kemu/runtime';
 import { ProxyFlagError } from './errors.js';
+import { apiserverUrls, ipFlag, portFlag, requireString } from './flags.js';
 import { ProxyMetrics } from './metrics.js';
-import {
-  apiserverUrls,
-  ipFlag,
-  portFlag,
-  proxyTimings,
-  readyWhenSynced,
-  requireString,
-  startComponentKit,
-} from './process-kit.js';
+import { readyWhenSynced, startComponentKit } from './process-kit.js';
 import { Proxier } from './proxier.js';
 import { ServiceCatalog } from './service-catalog.js';
+import { proxyTimings } from './timings.js';
 
 export const PROXY_USAGE = `usage: kube-proxy --apiserver ws://127.0.0.1:PORT[,ws://…] --node-name NAME --node-ip IP
        [--admin-port N] [--profile fast|real]
