@@ -1,0 +1,18 @@
+export {
+  type ContainerLogQuery,
+  containerIdForLogs,
+  containerNames,
+  parseContainerLogQuery,
+  runningContainerId,
+  runtimeContainerId,
+  runtimeLogOptions,
+} from './container-logs.js';
+export { KubeletServerError, type KubeletServerErrorCode } from './errors.js';
+export { type ContainerResolver, RuntimeAttachBackend, RuntimeExecBackend } from './exec-backend.js';
+export {
+  type KubeletPath,
+  type KubeletPodHost,
+  KubeletServer,
+  type KubeletServerOptions,
+  parseKubeletPath,
+} from './kubelet-server.js';
