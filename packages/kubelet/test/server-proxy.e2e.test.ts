@@ -7,22 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { ContainerStatus, Pod } from '@kemu/api';
+import type { ContainerStatus } from '@kemu/api';
 import { silentLogger, systemRuntime } from '@kemu/runtime';
 import { freePort, TestCluster, waitFor } from '@kemu/testkit';
 import { ProcessRuntime } from '../src/runtime/process-runtime.js';
-import { type KubeletPodHost, KubeletServer } from '../src/server/kubelet-server.js';
+import { KubeletServer } from '../src/server/kubelet-server.js';
+import { FakePodHost } from './fixtures/fake-pod-host.js';
 import { uniquePodCidr } from './runtime-helpers.js';
-
-class FakeHost implements KubeletPodHost {
-  readonly pods = new Map<string, Pod>();
-  listPods(): Pod[] {
-    return [...this.pods.values()];
-  }
-  getPod(namespace: string, name: string): Pod | undefined {
-    return this.pods.get(`${namespace}/${name}`);
-  }
-}
 
 function runningStatus(name: string, id: string, previous?: string): ContainerStatus {
   return {
@@ -41,7 +32,7 @@ describe('apiserver → kubelet proxy with the real kubectl', () => {
   let c: TestCluster;
   let rt: ProcessRuntime;
   let server: KubeletServer;
-  const host = new FakeHost();
+  const host = new FakePodHost();
   const cleanups: (() => void)[] = [];
 
   async function api(method: string, path: string, body?: unknown, type = 'application/json') {
@@ -119,7 +110,7 @@ describe('apiserver → kubelet proxy with the real kubectl', () => {
     await rt.startContainer(web);
     const ip = (await rt.podSandboxStatus(sb)).ip;
     await apiPod('p1', ['app', 'web'], 'n1');
-    host.pods.set('default/p1', {
+    host.put({
       metadata: { name: 'p1', namespace: 'default', uid: 'uid-p1' },
       spec: {
         nodeName: 'n1',

@@ -5,9 +5,15 @@ import type { ContainerStatus, Pod } from '@kemu/api';
 import { ManualRuntime, SeededRandom, silentLogger } from '@kemu/runtime';
 import WebSocket from 'ws';
 import { SimRuntime } from '../src/runtime/sim-runtime.js';
-import { containerIdForLogs, parseContainerLogQuery, runtimeLogOptions } from '../src/server/container-logs.js';
+import {
+  containerIdForLogs,
+  containerRefFromStatus,
+  parseContainerLogQuery,
+  runtimeLogOptions,
+} from '../src/server/container-logs.js';
 import { KubeletServerError } from '../src/server/errors.js';
-import { type KubeletPodHost, KubeletServer, parseKubeletPath } from '../src/server/kubelet-server.js';
+import { KubeletServer, parseKubeletPath } from '../src/server/kubelet-server.js';
+import { FakePodHost } from './fixtures/fake-pod-host.js';
 import { tempDir } from './runtime-helpers.js';
 
 const T0 = 1_700_000_000_000;
@@ -36,19 +42,6 @@ function running(name: string, id: string, last?: string): ContainerStatus {
   };
 }
 
-class FakeHost implements KubeletPodHost {
-  readonly pods = new Map<string, Pod>();
-  put(p: Pod): void {
-    this.pods.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
-  }
-  listPods(): Pod[] {
-    return [...this.pods.values()];
-  }
-  getPod(namespace: string, name: string): Pod | undefined {
-    return this.pods.get(`${namespace}/${name}`);
-  }
-}
-
 async function setup(t: import('node:test').TestContext) {
   const clock = new ManualRuntime(T0);
   const rt = new SimRuntime({
@@ -59,7 +52,7 @@ async function setup(t: import('node:test').TestContext) {
     startDelayMs: 0,
   });
   t.after(() => rt.close());
-  const host = new FakeHost();
+  const host = new FakePodHost();
   const server = new KubeletServer({ host, runtime: rt, clock, log: silentLogger() });
   const addr = await server.listen(0);
   t.after(() => server.close());
@@ -138,14 +131,20 @@ test('containerIdForLogs: which instance, or the error upstream words', () => {
     ],
   );
   assert.throws(
-    () => containerIdForLogs(waiting, 'c', false),
+    () => containerIdForLogs(containerRefFromStatus(waiting, 'c'), 'c', false),
     /^KubeletServerError: container "c" in pod "w" is waiting to start: ContainerCreating$/,
   );
-  assert.throws(() => containerIdForLogs(waiting, 'c', true), /previous terminated container "c" in pod "w" not found/);
-  assert.throws(() => containerIdForLogs(pod('x', ['c'], []), 'c', false), /container "c" in pod "x" is not available/);
+  assert.throws(
+    () => containerIdForLogs(containerRefFromStatus(waiting, 'c'), 'c', true),
+    /previous terminated container "c" in pod "w" not found/,
+  );
+  assert.throws(
+    () => containerIdForLogs(containerRefFromStatus(pod('x', ['c'], []), 'c'), 'c', false),
+    /container "c" in pod "x" is waiting to start: ContainerCreating/,
+  );
   const restarted = pod('r', ['c'], [running('c', 'new', 'old')]);
-  assert.equal(containerIdForLogs(restarted, 'c', false), 'new');
-  assert.equal(containerIdForLogs(restarted, 'c', true), 'old');
+  assert.equal(containerIdForLogs(containerRefFromStatus(restarted, 'c'), 'c', false), 'new');
+  assert.equal(containerIdForLogs(containerRefFromStatus(restarted, 'c'), 'c', true), 'old');
   const pulling = pod(
     'i',
     ['c'],
@@ -160,7 +159,10 @@ test('containerIdForLogs: which instance, or the error upstream words', () => {
       },
     ],
   );
-  assert.throws(() => containerIdForLogs(pulling, 'c', false), /is waiting to start: image can't be pulled/);
+  assert.throws(
+    () => containerIdForLogs(containerRefFromStatus(pulling, 'c'), 'c', false),
+    /is waiting to start: image can't be pulled/,
+  );
 });
 
 test("/healthz and /pods (a PodList of this node's pods)", async (t) => {

@@ -101,51 +101,53 @@ export function containerNames(pod: Pod): string[] {
   return [...(pod.spec.initContainers ?? []).map((c) => c.name), ...pod.spec.containers.map((c) => c.name)];
 }
 
+/** What the kubelet knows about one container of one of its pods (the core's `findContainer`). */
+export interface ContainerRef {
+  pod: Pod;
+  /** The newest instance (running or exited), null if never created. */
+  containerId: string | null;
+  /** The instance before it (for `--previous`), null if none is kept. */
+  previousContainerId: string | null;
+  running: boolean;
+}
+
+/** A ContainerRef read from a pod status's container IDs (for hosts that only keep statuses). */
+export function containerRefFromStatus(pod: Pod, container: string): ContainerRef {
+  const status = findStatus(pod, container);
+  const { running, terminated } = status?.state ?? {};
+  const current =
+    runtimeContainerId(status?.containerID) ??
+    (terminated !== undefined ? runtimeContainerId(terminated.containerID) : undefined);
+  return {
+    pod,
+    containerId: current ?? null,
+    previousContainerId: runtimeContainerId(status?.lastState?.terminated?.containerID) ?? null,
+    running: running !== undefined && current !== undefined,
+  };
+}
+
 /**
  * The runtime id of the instance whose logs were asked for, or a 400 worded like upstream's
  * `validateContainerLogStatus` (`container "x" in pod "y" is waiting to start: ContainerCreating`,
  * `previous terminated container "x" in pod "y" not found`, …).
  */
-export function containerIdForLogs(pod: Pod, container: string, previous: boolean): string {
-  const podName = pod.metadata.name ?? '';
+export function containerIdForLogs(ref: ContainerRef, container: string, previous: boolean): string {
+  const podName = ref.pod.metadata.name ?? '';
   const bad = (message: string) => new KubeletServerError('KUBELET_BAD_REQUEST', message, 400);
-  const status = findStatus(pod, container);
-  if (status === undefined) throw bad(`container "${container}" in pod "${podName}" is not available`);
-  const last = status.lastState?.terminated;
-  const { waiting, running, terminated } = status.state ?? {};
-  const lastId = runtimeContainerId(last?.containerID);
   if (previous) {
-    if (lastId === undefined) throw bad(`previous terminated container "${container}" in pod "${podName}" not found`);
-    return lastId;
-  }
-  if (running !== undefined) {
-    const id = runtimeContainerId(status.containerID);
-    if (id !== undefined) return id;
-  }
-  if (terminated !== undefined) {
-    const id = runtimeContainerId(terminated.containerID) ?? runtimeContainerId(status.containerID) ?? lastId;
-    if (id === undefined) throw bad(`container "${container}" in pod "${podName}" is terminated`);
-    return id;
-  }
-  if (last !== undefined && running === undefined) {
-    if (lastId === undefined) throw bad(`container "${container}" in pod "${podName}" is terminated`);
-    return lastId;
-  }
-  if (waiting !== undefined) {
-    const reason = waiting.reason ?? '';
-    if (reason === 'ErrImagePull')
-      throw bad(`container "${container}" in pod "${podName}" is waiting to start: image can't be pulled`);
-    if (reason === 'ImagePullBackOff') {
-      throw bad(`container "${container}" in pod "${podName}" is waiting to start: trying and failing to pull image`);
+    if (ref.previousContainerId === null) {
+      throw bad(`previous terminated container "${container}" in pod "${podName}" not found`);
     }
-    throw bad(`container "${container}" in pod "${podName}" is waiting to start: ${reason}`);
+    return ref.previousContainerId;
   }
-  throw bad(`container "${container}" in pod "${podName}" is waiting to start - no logs yet`);
-}
-
-/** The runtime id of the running instance of `container`, for exec/attach. */
-export function runningContainerId(pod: Pod, container: string): string | undefined {
-  const status = findStatus(pod, container);
-  if (status?.state?.running === undefined) return undefined;
-  return runtimeContainerId(status.containerID);
+  if (ref.containerId !== null) return ref.containerId;
+  // Never created: say why from the waiting reason (the kubelet is still creating it by default).
+  const reason = findStatus(ref.pod, container)?.state?.waiting?.reason || 'ContainerCreating';
+  if (reason === 'ErrImagePull') {
+    throw bad(`container "${container}" in pod "${podName}" is waiting to start: image can't be pulled`);
+  }
+  if (reason === 'ImagePullBackOff') {
+    throw bad(`container "${container}" in pod "${podName}" is waiting to start: trying and failing to pull image`);
+  }
+  throw bad(`container "${container}" in pod "${podName}" is waiting to start: ${reason}`);
 }

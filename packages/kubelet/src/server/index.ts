@@ -1,9 +1,10 @@
 export {
   type ContainerLogQuery,
+  type ContainerRef,
   containerIdForLogs,
   containerNames,
+  containerRefFromStatus,
   parseContainerLogQuery,
-  runningContainerId,
   runtimeContainerId,
   runtimeLogOptions,
 } from './container-logs.js';

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Pod } from '@kemu/api';
 import type { Clock, Logger } from '@kemu/runtime';
 import type { ContainerRuntime } from '../runtime/types.js';
-import { containerIdForLogs, parseContainerLogQuery, runningContainerId, runtimeLogOptions } from './container-logs.js';
+import { type ContainerRef, containerIdForLogs, parseContainerLogQuery, runtimeLogOptions } from './container-logs.js';
 import { KubeletServerError } from './errors.js';
 import { RuntimeAttachBackend, RuntimeExecBackend } from './exec-backend.js';
 import { ExecStartError, StreamRequestError } from './streaming/errors.js';
@@ -15,11 +15,15 @@ import { acceptAttachWebSocket, acceptExecWebSocket } from './streaming/exec-web
 import { acceptPortForwardWebSocket } from './streaming/portforward-websocket.js';
 import { rejectUpgrade } from './streaming/upgrade.js';
 
-/** What the server needs from the kubelet core: the pods it runs, with the status it computed. */
+/**
+ * What the server needs from the kubelet core (the `Kubelet` class has these methods): the pods it
+ * runs, with the status it computed, and which runtime container backs a pod's container.
+ */
 export interface KubeletPodHost {
   /** Pods this kubelet runs (bound to its node, plus static pods under their mirror names). */
-  listPods(): Pod[];
-  getPod(namespace: string, name: string): Pod | undefined;
+  managedPods(): Pod[];
+  findPod(namespace: string, name: string): { pod: Pod; podIP: string | null } | null;
+  findContainer(namespace: string, podName: string, container: string): ContainerRef | null;
 }
 
 export interface KubeletServerOptions {
@@ -140,7 +144,12 @@ export class KubeletServer {
         return void res.end('ok');
       }
       if (p === '/pods') {
-        const body = JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: this.host.listPods() });
+        const body = JSON.stringify({
+          kind: 'PodList',
+          apiVersion: 'v1',
+          metadata: {},
+          items: this.host.managedPods(),
+        });
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         return void res.end(body);
       }
@@ -158,12 +167,12 @@ export class KubeletServer {
     );
   }
 
-  private pod(path: KubeletPath): Pod {
-    const pod = this.host.getPod(path.namespace, path.pod);
-    if (pod === undefined || (path.uid !== undefined && pod.metadata.uid !== path.uid)) {
+  private pod(path: KubeletPath): { pod: Pod; podIP: string | null } {
+    const found = this.host.findPod(path.namespace, path.pod);
+    if (found === null || (path.uid !== undefined && found.pod.metadata.uid !== path.uid)) {
       throw new KubeletServerError('KUBELET_NOT_FOUND', `pod "${path.pod}" does not exist`, 404);
     }
-    return pod;
+    return found;
   }
 
   private async containerLogs(
@@ -174,13 +183,13 @@ export class KubeletServer {
   ): Promise<void> {
     req.resume();
     const query = parseContainerLogQuery(q);
-    const pod = this.pod(path);
+    this.pod(path);
     const container = path.container ?? '';
-    const known = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].some((c) => c.name === container);
-    if (!known) {
+    const ref = this.host.findContainer(path.namespace, path.pod, container);
+    if (ref === null) {
       throw new KubeletServerError('KUBELET_NOT_FOUND', `container "${container}" not found in pod "${path.pod}"`, 404);
     }
-    const id = containerIdForLogs(pod, container, query.previous);
+    const id = containerIdForLogs(ref, container, query.previous);
     let stream: Awaited<ReturnType<ContainerRuntime['containerLogs']>>;
     try {
       stream = await this.runtimeOf().containerLogs(id, runtimeLogOptions(query, this.clock.now()));
@@ -223,14 +232,14 @@ export class KubeletServer {
       if (path === undefined || path.verb === 'containerLogs') {
         throw new StreamRequestError('STREAM_BAD_REQUEST', `no streaming endpoint at ${url.pathname}`, 404);
       }
-      const pod = this.host.getPod(path.namespace, path.pod);
-      if (pod === undefined || (path.uid !== undefined && pod.metadata.uid !== path.uid)) {
+      const found = this.host.findPod(path.namespace, path.pod);
+      if (found === null || (path.uid !== undefined && found.pod.metadata.uid !== path.uid)) {
         throw new StreamRequestError('STREAM_BAD_REQUEST', 'pod does not exist', 404);
       }
       const target = { namespace: path.namespace, pod: path.pod };
       if (path.verb === 'portForward') {
-        const podIP = pod.status?.podIP;
-        if (podIP === undefined || podIP === '') {
+        const podIP = found.podIP ?? found.pod.status?.podIP ?? '';
+        if (podIP === '') {
           throw new StreamRequestError('STREAM_BAD_REQUEST', `pod ${path.pod} has no IP address yet`, 500);
         }
         acceptPortForwardWebSocket(
@@ -247,14 +256,15 @@ export class KubeletServer {
       }
       // The container comes from the path, not the query (the apiserver moved it there).
       const container = path.container ?? '';
+      const running = (ref: ContainerRef | null): string | undefined =>
+        ref?.running && ref.containerId !== null ? ref.containerId : undefined;
       const resolve = (o: ExecStartOptions): string => {
-        const current = this.host.getPod(o.namespace, o.pod) ?? pod;
-        const id = runningContainerId(current, container);
+        const id = running(this.host.findContainer(o.namespace, o.pod, container));
         if (id === undefined)
           throw new ExecStartError('EXEC_CONTAINER_NOT_FOUND', `container not found ("${container}")`);
         return id;
       };
-      if (runningContainerId(pod, container) === undefined) {
+      if (running(this.host.findContainer(path.namespace, path.pod, container)) === undefined) {
         throw new StreamRequestError('STREAM_BAD_REQUEST', `container not found ("${container}")`, 500);
       }
       const rewritten = new URL(url);
