@@ -364,3 +364,45 @@ test('StaticPods: external pods are mirrored with their status, the others go to
     ['kube-scheduler-cp'],
   );
 });
+
+test("StaticPods as the kubelet pod source: full set on start and on change; run pods' status goes to the mirror", async (t) => {
+  const { clock, pods, nodes } = await fakeCluster();
+  const dir = tempDir(t);
+  fs.writeFileSync(
+    path.join(dir, 'web.yaml'),
+    'apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: nginx, image: nginx}]}\n',
+  );
+  const sp = new StaticPods({
+    dir,
+    nodeName: 'cp',
+    nodeIP: '127.0.0.1',
+    pods,
+    nodes,
+    runtime: clock,
+    log: silentLogger(),
+  });
+  t.after(() => sp.stop());
+  const updates: { name: string | undefined; external: boolean | undefined }[][] = [];
+  sp.start((set) => updates.push(set.map((s) => ({ name: s.pod.metadata.name, external: s.external }))));
+  assert.deepEqual(updates, [[{ name: 'web-cp', external: false }]]);
+  const web = sp.pods()[0];
+  assert.ok(web);
+  await sp.syncNow();
+  sp.onStatus(web, { phase: 'Running', podIP: '127.1.0.9' });
+  await sp.syncNow();
+  const mirror = await pods.get('web-cp', { namespace: 'default' });
+  assert.deepEqual([mirror.status?.phase, mirror.status?.podIP], ['Running', '127.1.0.9']);
+  // Deleted: it comes back with the latest status the kubelet reported.
+  await pods.delete('web-cp', { namespace: 'default' });
+  await sp.syncNow();
+  assert.equal((await pods.get('web-cp', { namespace: 'default' })).status?.phase, 'Running');
+  fs.writeFileSync(
+    path.join(dir, 'sched.yaml'),
+    SCHED_YAML.replace('  labels:', `  annotations: {${PID_FILE_ANNOTATION}: /run/none.pid}\n  labels:`),
+  );
+  await sp.syncNow();
+  assert.deepEqual(updates.at(-1), [
+    { name: 'kube-scheduler-cp', external: true },
+    { name: 'web-cp', external: false },
+  ]);
+});

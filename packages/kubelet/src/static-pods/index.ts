@@ -22,4 +22,4 @@ export {
 } from './manifest.js';
 export { MirrorPodManager, type MirrorPodManagerOptions, type MirrorSyncResult, staticPodHashOf } from './mirror.js';
 export { StaticPodSource, type StaticPodSourceOptions } from './source.js';
-export { StaticPods, type StaticPodsOptions } from './static-pods.js';
+export { StaticPods, type StaticPodsOptions, type StaticSourcedPod } from './static-pods.js';

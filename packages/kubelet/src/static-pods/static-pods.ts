@@ -28,7 +28,19 @@ export interface StaticPodsOptions {
   observe?: (pidFile: string) => ProcessObservation;
 }
 
+/** One pod of this source as the kubelet's pod-source hook takes it (`external`: mirrored only). */
+export interface StaticSourcedPod {
+  pod: Pod;
+  external?: boolean;
+}
+
+/**
+ * The kubelet's `file` pod source (its PodSource hook: `start(update)`, `stop()`, `onStatus`). The
+ * kubelet runs the non-external pods and hands their status back through `onStatus`; this class writes
+ * it to the mirror pods, and computes the status of external pods itself.
+ */
 export class StaticPods {
+  readonly name = 'file';
   readonly source: StaticPodSource;
   readonly mirrors: MirrorPodManager;
   private readonly listeners = new Set<() => void>();
@@ -43,6 +55,8 @@ export class StaticPods {
   private readonly observe: (pidFile: string) => ProcessObservation;
   /** Latest status computed for each external pod, by `ns/name` (served by the kubelet's /pods). */
   private readonly externalStatus = new Map<string, PodStatus>();
+  /** Latest status the kubelet computed for each run static pod, by `ns/name`. */
+  private readonly runStatus = new Map<string, PodStatus>();
 
   constructor(private readonly opts: StaticPodsOptions) {
     this.source = new StaticPodSource({ dir: opts.dir, nodeName: opts.nodeName, clock: opts.runtime, log: opts.log });
@@ -68,14 +82,29 @@ export class StaticPods {
       });
   }
 
+  /** Every static pod, external ones marked, for the kubelet's pod-source hook. */
+  sourcedPods(): StaticSourcedPod[] {
+    return this.source.pods().map((pod) => ({ pod, external: isExternalStaticPod(pod) }));
+  }
+
   /** Called (synchronously) whenever the set of static pods changes. */
   onChange(fn: () => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
 
-  /** Reads the directory, starts watching it and the periodic reconcile. */
-  start(): void {
+  /** The kubelet computed a new status for one of the static pods it runs: goes to its mirror pod. */
+  onStatus(pod: Pod, status: PodStatus): void {
+    this.runStatus.set(`${pod.metadata.namespace}/${pod.metadata.name}`, status);
+    this.kick();
+  }
+
+  /**
+   * Reads the directory, starts watching it and the periodic reconcile. With `update` (the kubelet's
+   * pod-source hook), the full set of pods is handed over now and after every change.
+   */
+  start(update?: (pods: StaticSourcedPod[]) => void): void {
+    if (update !== undefined) this.onChange(() => update(this.sourcedPods()));
     if (!this.stopped) return;
     this.stopped = false;
     try {
@@ -131,7 +160,7 @@ export class StaticPods {
     if (!this.source.hasLoaded) return undefined;
     const now = this.opts.runtime.now();
     return this.mirrors.sync(this.source.pods(), (pod, mirror) => {
-      if (!isExternalStaticPod(pod)) return undefined;
+      if (!isExternalStaticPod(pod)) return this.runStatus.get(`${pod.metadata.namespace}/${pod.metadata.name}`);
       const status = externalPodStatus(pod, this.observe(pidFileOf(pod)), {
         nodeIP: this.opts.nodeIP,
         now,
