@@ -17,3 +17,4 @@ export {
   type KubeletServerOptions,
   parseKubeletPath,
 } from './kubelet-server.js';
+export { type NodeServing, nodePodHost, type ServableKubelet, type ServeNodeOptions, serveNode } from './serve-node.js';
