@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { Node, Pod } from '@kemu/api';
+import type { Container, Node, Pod } from '@kemu/api';
 import { FakeApi } from '@kemu/client';
 import { ManualRuntime, silentLogger } from '@kemu/runtime';
-import { externalPodStatus, observeProcess } from '../src/static-pods/external.js';
+import { externalPodStatus, observeProcess, probeReadiness } from '../src/static-pods/external.js';
 import {
   CONFIG_HASH_ANNOTATION,
   CONFIG_MIRROR_ANNOTATION,
@@ -406,3 +408,77 @@ test("StaticPods as the kubelet pod source: full set on start and on change; run
     { name: 'web-cp', external: false },
   ]);
 });
+
+test('probeReadiness: httpGet 2xx/3xx and tcpSocket, against real sockets', async (t) => {
+  const server = http.createServer((req, res) => {
+    res.statusCode = req.url === '/readyz' ? 200 : 503;
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const port = (server.address() as AddressInfo).port;
+  const c = (readinessProbe: Container['readinessProbe']): Container => ({ name: 'c', image: 'x', readinessProbe });
+  assert.equal(await probeReadiness(c({ httpGet: { path: '/readyz', port } }), '127.0.0.1'), true);
+  assert.equal(await probeReadiness(c({ httpGet: { path: '/nope', port } }), '127.0.0.1'), false);
+  assert.equal(await probeReadiness(c({ tcpSocket: { port } }), '127.0.0.1'), true);
+  const closed = await freePortLocal();
+  assert.equal(await probeReadiness(c({ tcpSocket: { port: closed } }), '127.0.0.1'), false);
+  assert.equal(await probeReadiness(c({ httpGet: { path: '/readyz', port: closed } }), '127.0.0.1'), false);
+  assert.equal(await probeReadiness(c(undefined), '127.0.0.1'), true, 'no probe: a live process is ready');
+});
+
+test('StaticPods: an external pod with a readiness probe is Ready only while the probe passes (failureThreshold)', async (t) => {
+  const { clock, pods, nodes } = await fakeCluster();
+  const dir = tempDir(t);
+  fs.writeFileSync(
+    path.join(dir, 'api.yaml'),
+    [
+      'apiVersion: v1',
+      'kind: Pod',
+      'metadata: {name: kube-apiserver, namespace: kube-system, annotations: {kemu.dev/pid-file: /run/api.pid}}',
+      'spec:',
+      '  containers:',
+      '  - name: kube-apiserver',
+      '    image: registry.k8s.io/kube-apiserver:v1.32.4',
+      '    readinessProbe: {httpGet: {path: /readyz, port: 6443}, failureThreshold: 2}',
+      '',
+    ].join('\n'),
+  );
+  let healthy = true;
+  const sp = new StaticPods({
+    dir,
+    nodeName: 'cp',
+    nodeIP: '127.0.0.1',
+    pods,
+    nodes,
+    runtime: clock,
+    log: silentLogger(),
+    observe: () => ({ alive: true, pid: 9, argv: ['x'], startedAt: T0 }),
+    probe: async () => healthy,
+  });
+  const readyNow = async () =>
+    (await pods.get('kube-apiserver-cp', { namespace: 'kube-system' })).status?.conditions?.find(
+      (c) => c.type === 'Ready',
+    )?.status;
+  await sp.syncNow();
+  assert.equal(await readyNow(), 'True');
+  healthy = false;
+  await sp.syncNow();
+  assert.equal(await readyNow(), 'True', 'one failure is below failureThreshold 2');
+  await sp.syncNow();
+  assert.equal(await readyNow(), 'False');
+  const status = sp.externalPods()[0]?.status;
+  assert.equal(status?.containerStatuses?.[0]?.state?.running !== undefined, true, 'still running, just not ready');
+  healthy = true;
+  await sp.syncNow();
+  assert.equal(await readyNow(), 'True');
+});
+
+/** A port nobody listens on (bound and released). */
+async function freePortLocal(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}

@@ -2,7 +2,17 @@
 // The kubelet does not run them; it reports them. Alive = the pid file's pid still runs the recorded
 // argv (`/proc/<pid>/cmdline`), which also rules out a recycled pid.
 import fs from 'node:fs';
-import { type ContainerStatus, formatTime, type Pod, type PodCondition, type PodStatus, podQOSClass } from '@kemu/api';
+import http from 'node:http';
+import net from 'node:net';
+import {
+  type Container,
+  type ContainerStatus,
+  formatTime,
+  type Pod,
+  type PodCondition,
+  type PodStatus,
+  podQOSClass,
+} from '@kemu/api';
 import { PID_FILE_ANNOTATION } from './manifest.js';
 
 /** What the supervisor writes: `{"pid": 123, "argv": ["node", "…/main.js", …]}`. */
@@ -58,6 +68,57 @@ export function observeProcess(
   return { alive: true, pid: rec.pid, argv, startedAt: Math.floor(mtimeMs) };
 }
 
+/**
+ * One readiness check of an external pod's container, as the kubelet's prober does it: `httpGet`
+ * (2xx/3xx within `timeoutSeconds`) or `tcpSocket` (connects). Without a readiness probe a live
+ * process is ready; an `exec` probe cannot run in a process that is no container of ours, so it counts
+ * as passing.
+ */
+export function probeReadiness(container: Container, nodeIP: string): Promise<boolean> {
+  const probe = container.readinessProbe;
+  const timeoutMs = Math.max(1, probe?.timeoutSeconds ?? 1) * 1000;
+  const portOf = (p: number | string): number => {
+    if (typeof p === 'number') return p;
+    const named = container.ports?.find((x) => x.name === p)?.containerPort;
+    return named ?? Number(p);
+  };
+  if (probe?.httpGet !== undefined) {
+    const g = probe.httpGet;
+    return new Promise((resolve) => {
+      const req = http.get(
+        {
+          host: g.host || nodeIP,
+          port: portOf(g.port),
+          path: g.path ?? '/',
+          timeout: timeoutMs,
+          headers: Object.fromEntries((g.httpHeaders ?? []).map((h) => [h.name, h.value])),
+        },
+        (res) => {
+          res.resume();
+          const code = res.statusCode ?? 0;
+          resolve(code >= 200 && code < 400);
+        },
+      );
+      req.once('timeout', () => req.destroy());
+      req.once('error', () => resolve(false));
+    });
+  }
+  if (probe?.tcpSocket !== undefined) {
+    const t = probe.tcpSocket;
+    return new Promise((resolve) => {
+      const sock = net.connect({ host: t.host || nodeIP, port: portOf(t.port), timeout: timeoutMs });
+      const done = (ok: boolean) => {
+        sock.destroy();
+        resolve(ok);
+      };
+      sock.once('connect', () => done(true));
+      sock.once('timeout', () => done(false));
+      sock.once('error', () => done(false));
+    });
+  }
+  return Promise.resolve(true);
+}
+
 export function pidFileOf(pod: Pod): string {
   return pod.metadata.annotations?.[PID_FILE_ANNOTATION] ?? '';
 }
@@ -95,11 +156,16 @@ function condition(
 export function externalPodStatus(
   pod: Pod,
   seen: ProcessObservation,
-  opts: { nodeIP: string; now: number; previous?: PodStatus },
+  opts: {
+    nodeIP: string;
+    now: number;
+    previous?: PodStatus;
+    /** Readiness per container name while the process lives (default: ready). */
+    ready?: (container: string) => boolean;
+  },
 ): PodStatus {
   const now = formatTime(opts.now);
   const prev = opts.previous;
-  const names = pod.spec.containers.map((c) => c.name);
   const containerStatuses: ContainerStatus[] = pod.spec.containers.map((c) => {
     const old = prev?.containerStatuses?.find((s) => s.name === c.name);
     const base = { name: c.name, image: c.image ?? '', imageID: '' };
@@ -109,7 +175,7 @@ export function externalPodStatus(
       const status: ContainerStatus = {
         ...base,
         containerID,
-        ready: true,
+        ready: opts.ready?.(c.name) ?? true,
         started: true,
         restartCount: (old?.restartCount ?? 0) + (restarted ? 1 : 0),
         state: { running: { startedAt: formatTime(seen.startedAt) } },
@@ -139,15 +205,17 @@ export function externalPodStatus(
     if (old?.lastState?.terminated !== undefined) status.lastState = { terminated: old.lastState.terminated };
     return status;
   });
-  const why = seen.alive ? undefined : `containers with unready status: [${names.join(' ')}]`;
+  const unready = containerStatuses.filter((s) => !s.ready).map((s) => s.name);
+  const allReady = unready.length === 0;
+  const why = allReady ? undefined : `containers with unready status: [${unready.join(' ')}]`;
   const everRan = seen.alive || prev?.phase === 'Running';
   return {
     phase: everRan ? 'Running' : 'Pending',
     conditions: [
       condition('PodReadyToStartContainers', true, now, prev?.conditions),
       condition('Initialized', true, now, prev?.conditions),
-      condition('Ready', seen.alive, now, prev?.conditions, why),
-      condition('ContainersReady', seen.alive, now, prev?.conditions, why),
+      condition('Ready', allReady, now, prev?.conditions, why),
+      condition('ContainersReady', allReady, now, prev?.conditions, why),
       condition('PodScheduled', true, now, prev?.conditions),
     ],
     hostIP: opts.nodeIP,

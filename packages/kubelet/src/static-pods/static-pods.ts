@@ -2,10 +2,10 @@
 // poll), the mirror pods in the API, and the status of external (pid-file) pods. The sync loop runs
 // the other static pods through `pods()`/`onChange()`, like pods from the API.
 import fs from 'node:fs';
-import type { Node, Pod, PodStatus } from '@kemu/api';
+import type { Container, Node, Pod, PodStatus } from '@kemu/api';
 import type { ResourceClient } from '@kemu/client';
 import type { Logger, Runtime, TimerHandle } from '@kemu/runtime';
-import { externalPodStatus, observeProcess, type ProcessObservation, pidFileOf } from './external.js';
+import { externalPodStatus, observeProcess, type ProcessObservation, pidFileOf, probeReadiness } from './external.js';
 import { isExternalStaticPod } from './manifest.js';
 import { MirrorPodManager, type MirrorSyncResult } from './mirror.js';
 import { StaticPodSource } from './source.js';
@@ -26,6 +26,15 @@ export interface StaticPodsOptions {
   syncIntervalMs?: number;
   /** Injectable for tests: reads a pid file and checks its process. */
   observe?: (pidFile: string) => ProcessObservation;
+  /** Injectable for tests: one readiness probe of an external pod's container. */
+  probe?: (container: Container, nodeIP: string) => Promise<boolean>;
+}
+
+/** Readiness of one external container: consecutive results against the probe's thresholds. */
+interface ProbeState {
+  ready: boolean;
+  failures: number;
+  successes: number;
 }
 
 /** One pod of this source as the kubelet's pod-source hook takes it (`external`: mirrored only). */
@@ -53,6 +62,9 @@ export class StaticPods {
   private readonly pollIntervalMs: number;
   private readonly syncIntervalMs: number;
   private readonly observe: (pidFile: string) => ProcessObservation;
+  private readonly probe: (container: Container, nodeIP: string) => Promise<boolean>;
+  /** `ns/name/container` → readiness probe state of external pods. */
+  private readonly probes = new Map<string, ProbeState>();
   /** Latest status computed for each external pod, by `ns/name` (served by the kubelet's /pods). */
   private readonly externalStatus = new Map<string, PodStatus>();
   /** Latest status the kubelet computed for each run static pod, by `ns/name`. */
@@ -64,6 +76,7 @@ export class StaticPods {
     this.pollIntervalMs = opts.pollIntervalMs ?? 2000;
     this.syncIntervalMs = opts.syncIntervalMs ?? 1000;
     this.observe = opts.observe ?? ((file) => observeProcess(file));
+    this.probe = opts.probe ?? probeReadiness;
   }
 
   /** Static pods the sync loop runs (every static pod except the external ones). */
@@ -158,15 +171,55 @@ export class StaticPods {
   private async pass(): Promise<MirrorSyncResult | undefined> {
     if (this.readRequested || this.opts.runtime.monotonic() - this.lastRead >= this.pollIntervalMs) this.readNow();
     if (!this.source.hasLoaded) return undefined;
+    // Observe and probe the external pods first (the probes are network calls), then reconcile.
+    const observed = new Map<string, { seen: ProcessObservation; ready: (c: string) => boolean }>();
+    const live = new Set<string>();
+    for (const pod of this.source.pods().filter(isExternalStaticPod)) {
+      const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+      const seen = this.observe(pidFileOf(pod));
+      await Promise.all(
+        pod.spec.containers.map(async (c) => {
+          const k = `${key}/${c.name}`;
+          live.add(k);
+          const state = this.probes.get(k) ?? { ready: false, failures: 0, successes: 0 };
+          this.probes.set(k, state);
+          if (!seen.alive) {
+            // A new process starts unready until its probe passes, as a new container does.
+            Object.assign(state, { ready: false, failures: 0, successes: 0 });
+            return;
+          }
+          if (c.readinessProbe === undefined) {
+            state.ready = true;
+            return;
+          }
+          const ok = await this.probe(c, this.opts.nodeIP);
+          if (ok) {
+            state.successes += 1;
+            state.failures = 0;
+            if (state.successes >= (c.readinessProbe.successThreshold ?? 1)) state.ready = true;
+          } else {
+            state.failures += 1;
+            state.successes = 0;
+            if (state.failures >= (c.readinessProbe.failureThreshold ?? 3)) state.ready = false;
+          }
+        }),
+      );
+      observed.set(key, { seen, ready: (c) => this.probes.get(`${key}/${c}`)?.ready ?? false });
+    }
+    for (const k of [...this.probes.keys()]) if (!live.has(k)) this.probes.delete(k);
     const now = this.opts.runtime.now();
     return this.mirrors.sync(this.source.pods(), (pod, mirror) => {
-      if (!isExternalStaticPod(pod)) return this.runStatus.get(`${pod.metadata.namespace}/${pod.metadata.name}`);
-      const status = externalPodStatus(pod, this.observe(pidFileOf(pod)), {
+      const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+      if (!isExternalStaticPod(pod)) return this.runStatus.get(key);
+      const o = observed.get(key);
+      if (o === undefined) return undefined;
+      const status = externalPodStatus(pod, o.seen, {
         nodeIP: this.opts.nodeIP,
         now,
+        ready: o.ready,
         ...(mirror?.status !== undefined ? { previous: mirror.status } : {}),
       });
-      this.externalStatus.set(`${pod.metadata.namespace}/${pod.metadata.name}`, status);
+      this.externalStatus.set(key, status);
       return status;
     });
   }
