@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { test } from 'node:test';
 import type { ContainerStatus, Pod } from '@kemu/api';
 import { ManualRuntime, SeededRandom, silentLogger } from '@kemu/runtime';
@@ -12,9 +14,10 @@ import {
   runtimeLogOptions,
 } from '../src/server/container-logs.js';
 import { KubeletServerError } from '../src/server/errors.js';
+import { fileLogStream } from '../src/server/file-logs.js';
 import { KubeletServer, parseKubeletPath } from '../src/server/kubelet-server.js';
 import { FakePodHost } from './fixtures/fake-pod-host.js';
-import { tempDir } from './runtime-helpers.js';
+import { readAll, tempDir } from './runtime-helpers.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -307,4 +310,38 @@ test('exec over WebSocket: runs through the runtime, exit code in the status; re
     execClient(`${ws}/exec/default/p1/app?stdout=true`),
     /400 .*you must specify at least 1 command/,
   );
+});
+
+test("fileLogStream: an external pod's log file with tail, since, limit, timestamps and follow", async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'kube-scheduler.log');
+  const line = (ms: number, msg: string) => JSON.stringify({ level: 30, time: ms, msg });
+  fs.writeFileSync(file, `${line(T0, 'one')}\n${line(T0 + 1000, 'two')}\n${line(T0 + 2000, 'three')}\n`);
+  const clock = new ManualRuntime(T0 + 5000);
+  const read = (opts: Parameters<typeof fileLogStream>[1]) => readAll(fileLogStream(file, opts, clock));
+  assert.equal((await read({})).split('\n').length, 4);
+  assert.equal(await read({ tailLines: 1 }), `${line(T0 + 2000, 'three')}\n`);
+  assert.equal(
+    await read({ sinceTime: T0 + 1000, tailLines: 5 }),
+    `${line(T0 + 1000, 'two')}\n${line(T0 + 2000, 'three')}\n`,
+  );
+  assert.equal(await read({ limitBytes: 5 }), '{"lev');
+  assert.equal(
+    await read({ timestamps: true, tailLines: 1 }),
+    `2023-11-14T22:13:22.000000000Z ${line(T0 + 2000, 'three')}\n`,
+  );
+  assert.equal(await read({}).then(() => readAll(fileLogStream(path.join(dir, 'none.log'), {}, clock))), '');
+
+  const follow = fileLogStream(file, { follow: true, tailLines: 0 }, clock);
+  const got: string[] = [];
+  follow.on('data', (d: Buffer) => got.push(d.toString()));
+  fs.appendFileSync(file, `${line(T0 + 3000, 'four')}\npartial`);
+  clock.advance(250);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(got, [`${line(T0 + 3000, 'four')}\n`], 'complete lines only');
+  fs.appendFileSync(file, ' line\n');
+  clock.advance(250);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(got.join(''), `${line(T0 + 3000, 'four')}\npartial line\n`);
+  follow.destroy();
 });

@@ -109,6 +109,8 @@ export interface ContainerRef {
   /** The instance before it (for `--previous`), null if none is kept. */
   previousContainerId: string | null;
   running: boolean;
+  /** Logs come from this file instead (an external static pod: a process the supervisor runs). */
+  logFile?: string;
 }
 
 /** A ContainerRef read from a pod status's container IDs (for hosts that only keep statuses). */

@@ -10,6 +10,7 @@ export {
 } from './container-logs.js';
 export { KubeletServerError, type KubeletServerErrorCode } from './errors.js';
 export { type ContainerResolver, RuntimeAttachBackend, RuntimeExecBackend } from './exec-backend.js';
+export { fileLogStream, LOG_FILE_ANNOTATION } from './file-logs.js';
 export {
   type KubeletPath,
   type KubeletPodHost,

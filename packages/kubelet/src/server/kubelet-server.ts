@@ -4,11 +4,12 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Pod } from '@kemu/api';
-import type { Clock, Logger } from '@kemu/runtime';
+import { type Clock, type Logger, systemRuntime, type Timers } from '@kemu/runtime';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { type ContainerRef, containerIdForLogs, parseContainerLogQuery, runtimeLogOptions } from './container-logs.js';
 import { KubeletServerError } from './errors.js';
 import { RuntimeAttachBackend, RuntimeExecBackend } from './exec-backend.js';
+import { fileLogStream } from './file-logs.js';
 import { ExecStartError, StreamRequestError } from './streaming/errors.js';
 import type { ExecStartOptions } from './streaming/exec-backend.js';
 import { acceptAttachWebSocket, acceptExecWebSocket } from './streaming/exec-websocket.js';
@@ -31,6 +32,8 @@ export interface KubeletServerOptions {
   /** The runtime the pods run in; may be swapped when the kubelet restarts its runtime. */
   runtime: ContainerRuntime | (() => ContainerRuntime);
   clock: Clock;
+  /** For polling followed log files (default: the system's). */
+  timers?: Timers;
   log: Logger;
 }
 
@@ -78,6 +81,7 @@ export class KubeletServer {
   private readonly host: KubeletPodHost;
   private readonly runtimeOf: () => ContainerRuntime;
   private readonly clock: Clock;
+  private readonly timers: Timers;
   private readonly log: Logger;
   private readonly upgraded = new Set<Duplex>();
 
@@ -86,6 +90,7 @@ export class KubeletServer {
     const rt = opts.runtime;
     this.runtimeOf = typeof rt === 'function' ? rt : () => rt;
     this.clock = opts.clock;
+    this.timers = opts.timers ?? systemRuntime;
     this.log = opts.log;
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -189,11 +194,16 @@ export class KubeletServer {
     if (ref === null) {
       throw new KubeletServerError('KUBELET_NOT_FOUND', `container "${container}" not found in pod "${path.pod}"`, 404);
     }
-    const id = containerIdForLogs(ref, container, query.previous);
     let stream: Awaited<ReturnType<ContainerRuntime['containerLogs']>>;
     try {
-      stream = await this.runtimeOf().containerLogs(id, runtimeLogOptions(query, this.clock.now()));
+      if (ref.logFile !== undefined && !query.previous) {
+        stream = fileLogStream(ref.logFile, runtimeLogOptions(query, this.clock.now()), this.timers);
+      } else {
+        const id = containerIdForLogs(ref, container, query.previous);
+        stream = await this.runtimeOf().containerLogs(id, runtimeLogOptions(query, this.clock.now()));
+      }
     } catch (err) {
+      if (err instanceof KubeletServerError) throw err;
       throw new KubeletServerError(
         'KUBELET_BAD_REQUEST',
         `failed to get logs of container "${container}" in pod "${path.pod}": ${err instanceof Error ? err.message : String(err)}`,

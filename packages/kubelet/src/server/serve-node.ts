@@ -6,6 +6,7 @@ import type { Logger, Runtime } from '@kemu/runtime';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { StaticPods, type StaticSourcedPod } from '../static-pods/static-pods.js';
 import type { ContainerRef } from './container-logs.js';
+import { LOG_FILE_ANNOTATION } from './file-logs.js';
 import { type KubeletPodHost, KubeletServer } from './kubelet-server.js';
 
 /** The members of the core's `Kubelet` this wiring needs. */
@@ -51,26 +52,31 @@ export function nodePodHost(kubelet: KubeletPodHost, staticPods: StaticPods | un
     staticPods?.externalPods().find((p) => p.metadata.namespace === namespace && p.metadata.name === name);
   return {
     managedPods: () => {
-      const own = kubelet.managedPods();
-      const seen = new Set(own.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
-      const extra = (staticPods?.externalPods() ?? []).filter(
-        (p) => !seen.has(`${p.metadata.namespace}/${p.metadata.name}`),
-      );
+      const extra = staticPods?.externalPods() ?? [];
+      const ext = new Set(extra.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
+      const own = kubelet.managedPods().filter((p) => !ext.has(`${p.metadata.namespace}/${p.metadata.name}`));
       return [...own, ...extra];
     },
+    // External pods first: the kubelet may track them (to know they are not to be run) but has no
+    // containers for them.
     findPod: (namespace, name) => {
-      const found = kubelet.findPod(namespace, name);
-      if (found !== null) return found;
       const pod = external(namespace, name);
-      return pod === undefined ? null : { pod, podIP: pod.status?.podIP ?? null };
+      if (pod !== undefined) return { pod, podIP: pod.status?.podIP ?? null };
+      return kubelet.findPod(namespace, name);
     },
     findContainer: (namespace, podName, container): ContainerRef | null => {
-      const found = kubelet.findContainer(namespace, podName, container);
-      if (found !== null) return found;
       const pod = external(namespace, podName);
-      if (pod === undefined || !pod.spec.containers.some((c) => c.name === container)) return null;
-      // The process is not a container of ours: no logs, no exec (the supervisor has its log file).
-      return { pod, containerId: null, previousContainerId: null, running: false };
+      if (pod === undefined) return kubelet.findContainer(namespace, podName, container);
+      if (!pod.spec.containers.some((c) => c.name === container)) return null;
+      // The process is not a container of ours: no exec; logs from its log file when the manifest names one.
+      const logFile = pod.metadata.annotations?.[LOG_FILE_ANNOTATION];
+      return {
+        pod,
+        containerId: null,
+        previousContainerId: null,
+        running: false,
+        ...(logFile !== undefined && logFile !== '' ? { logFile } : {}),
+      };
     },
   };
 }
@@ -96,6 +102,7 @@ export async function serveNode(kubelet: ServableKubelet, opts: ServeNodeOptions
     host: nodePodHost(kubelet, staticPods),
     runtime: () => kubelet.runtime,
     clock: kubelet.clock,
+    timers: kubelet.clock,
     log: kubelet.log.child({ module: 'server' }),
   });
   await server.listen(opts.port, opts.bind ?? kubelet.nodeIP);
