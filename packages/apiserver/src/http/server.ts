@@ -222,6 +222,7 @@ export class HttpApi {
     const write = {
       fieldValidation: q.get('fieldValidation') ?? undefined,
       fieldManager: q.get('fieldManager') ?? undefined,
+      userAgent: req.headers['user-agent'],
       force: q.get('force') === 'true',
       warnings,
     };
