@@ -3,11 +3,13 @@
  * routes all of 127.0.0.0/8 to lo, so every node and pod can have an address of its own; deriving them
  * from --port-base keeps two clusters side by side apart (they already need different port blocks).
  *
- * PLACEHOLDER RULES until the proxy package (which owns where ClusterIPs and node addresses live)
- * publishes its decision; only this function changes then. A cluster slot c = floor(portBase / 200) % 8:
- *   - Service range 127.(96+c).0.0/16 (the apiserver's --service-cluster-ip-range)
- *   - node i (0 = control-plane) at 127.(104+c).0.10 + i (i.e. 127.(104+c).x.y counting up from .0.10)
- *   - node i's pods in 127.(128+16c+floor(i/256)).(i%256).0/24
+ * The rules are the proxy package's decision (packages/proxy/src/address-plan.ts, which owns where
+ * ClusterIPs and node addresses live); this is the CLI's copy, with the slot counted in the CLI's
+ * 200-port blocks. Cluster slot s = ((floor((portBase - 2379) / 200) mod 8) + 8) mod 8 (the default
+ * cluster is slot 0):
+ *   - Service range 127.(96+s).0.0/16 (the apiserver's --service-cluster-ip-range), kube-dns at .0.10
+ *   - node i (0 = control-plane) at 127.(104+s).floor(i/240).(10 + i%240)
+ *   - node i's pods in 127.(128+16s+floor(i/256)).(i%256).0/24
  */
 export interface ClusterAddresses {
   serviceCidr: string;
@@ -23,18 +25,15 @@ const SLOTS = 8;
 export const MAX_NODES_PER_CLUSTER = 4096;
 
 export function clusterSlot(portBase: number): number {
-  return Math.floor(portBase / SLOT_BLOCK) % SLOTS;
+  return ((Math.floor((portBase - 2379) / SLOT_BLOCK) % SLOTS) + SLOTS) % SLOTS;
 }
 
 export function clusterAddresses(portBase: number): ClusterAddresses {
-  const c = clusterSlot(portBase);
+  const s = clusterSlot(portBase);
   return {
-    serviceCidr: `127.${96 + c}.0.0/16`,
-    dnsServiceIp: `127.${96 + c}.0.10`,
-    nodeIp: (i) => {
-      const n = 10 + i;
-      return `127.${104 + c}.${Math.floor(n / 256)}.${n % 256}`;
-    },
-    podCidr: (i) => `127.${128 + 16 * c + Math.floor(i / 256)}.${i % 256}.0/24`,
+    serviceCidr: `127.${96 + s}.0.0/16`,
+    dnsServiceIp: `127.${96 + s}.0.10`,
+    nodeIp: (i) => `127.${104 + s}.${Math.floor(i / 240)}.${10 + (i % 240)}`,
+    podCidr: (i) => `127.${128 + 16 * s + Math.floor(i / 256)}.${i % 256}.0/24`,
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The few apiserver calls the launcher makes itself, over plain HTTP as kubectl does: node readiness
- * (what `up --detach` waits for and `status` shows) and the bootstrap objects `up` applies.
+ * (what `up --detach` waits for and `status` shows). `up` applies no objects: the apiserver creates
+ * the system namespaces and the DNS process keeps its own kube-dns Service.
  */
 export interface NodeView {
   name: string;
@@ -30,38 +31,4 @@ export async function listNodes(apiserverUrl: string, timeoutMs = 2000): Promise
       .filter((k) => k.startsWith('node-role.kubernetes.io/'))
       .map((k) => k.slice('node-role.kubernetes.io/'.length)),
   }));
-}
-
-/** Creates an object unless it exists (409 AlreadyExists counts as done). Returns whether it created it. */
-export async function ensureObject(apiserverUrl: string, collectionPath: string, obj: unknown): Promise<boolean> {
-  const res = await fetch(`${apiserverUrl}${collectionPath}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(obj),
-    signal: AbortSignal.timeout(5000),
-  });
-  if (res.status === 409) return false;
-  if (!res.ok) throw new Error(`POST ${collectionPath}: HTTP ${res.status} ${await res.text()}`);
-  return true;
-}
-
-/** The `kube-dns` Service of kubeadm clusters, at the cluster's DNS ClusterIP. */
-export function kubeDnsService(clusterIp: string): unknown {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: {
-      name: 'kube-dns',
-      namespace: 'kube-system',
-      labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' },
-    },
-    spec: {
-      selector: { 'k8s-app': 'kube-dns' },
-      clusterIP: clusterIp,
-      ports: [
-        { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
-        { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
-      ],
-    },
-  };
 }

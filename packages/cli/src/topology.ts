@@ -241,6 +241,8 @@ export interface PlanOptions {
   programs?: Partial<Record<ComponentProgram, boolean>>;
   /** Whether the apiserver build has the toleration flags; defaults to asking its build. */
   apiserverTolerationFlags?: boolean;
+  /** Whether the DNS build has `--cluster-ip` (it then keeps the kube-dns Service); defaults to asking its build. */
+  dnsClusterIpFlag?: boolean;
   node?: string;
 }
 
@@ -415,6 +417,7 @@ export function planCluster(spec: ClusterSpec, opts: PlanOptions = {}): ClusterP
     ),
   });
   const dnsListen = `127.0.0.1:${ports.dns}`;
+  const dnsClusterIpFlag = opts.dnsClusterIpFlag ?? programKnowsFlag('dns', 'cluster-ip');
   components.push({
     name: 'cluster-dns',
     kind: 'cluster-dns',
@@ -428,6 +431,8 @@ export function planCluster(spec: ClusterSpec, opts: PlanOptions = {}): ClusterP
       String(ports.dnsAdmin),
       '--domain',
       'cluster.local',
+      // With it the DNS process keeps the kube-dns Service (and its EndpointSlice) itself.
+      ...(dnsClusterIpFlag ? ['--cluster-ip', addr.dnsServiceIp] : []),
     ]),
     ports: { admin: ports.dnsAdmin, dns: ports.dns },
     identity: 'cluster-dns/cluster-dns',

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KemuError } from '@kemu/runtime';
 import { execa } from 'execa';
-import { ensureObject, kubeDnsService, listNodes } from './cluster-api.js';
+import { listNodes } from './cluster-api.js';
 import { ControlServer } from './control.js';
 import { etcdLeaderOf, etcdStatuses } from './etcd-status.js';
 import { kubeconfigYaml } from './kubeconfig.js';
@@ -323,13 +323,6 @@ async function upForeground(
 
     if (plan.apiserverUrl) {
       fs.writeFileSync(state.kubeconfig, kubeconfigYaml(plan.apiserverUrl));
-      if (ofKind('cluster-dns').length > 0) {
-        await ensureObject(
-          plan.apiserverUrl,
-          '/api/v1/namespaces/kube-system/services',
-          kubeDnsService(plan.addresses.dnsServiceIp),
-        );
-      }
     }
     const manifests = writeStaticManifests(plan);
     if (manifests.length > 0) step(`wrote ${manifests.length} static pod manifest(s) into the nodes' --static-pod-dir`);

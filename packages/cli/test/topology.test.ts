@@ -230,3 +230,25 @@ test('kubeconfig: cluster kemu, user kemu-admin, http server, insecure-skip-tls-
   ]);
   assert.deepEqual(doc.users, [{ name: 'kemu-admin', user: {} }]);
 });
+
+test('addresses: the default cluster is slot 0 (127.96.0.0/16), eight neighbouring blocks get eight slots', () => {
+  const a = clusterAddresses(2379);
+  assert.equal(a.serviceCidr, '127.96.0.0/16');
+  assert.equal(a.dnsServiceIp, '127.96.0.10');
+  assert.equal(a.nodeIp(0), '127.104.0.10');
+  assert.equal(a.nodeIp(241), '127.104.1.11');
+  assert.equal(a.podCidr(3), '127.128.3.0/24');
+  const slots = Array.from({ length: 8 }, (_, i) => clusterSlot(2379 + i * PORT_BLOCK));
+  assert.deepEqual(slots, [0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.equal(clusterSlot(2379 - 7 * PORT_BLOCK), 1, 'bases below the default wrap around');
+});
+
+test('cluster DNS: listens in the block and, when its build knows --cluster-ip, keeps the kube-dns Service', () => {
+  const p = planCluster(resolveSpec({}, {}, '/x'), { programs: ALL, dnsClusterIpFlag: true, node: 'node' });
+  const dns = p.components.find((c) => c.name === 'cluster-dns')!;
+  assert.equal(argOf(dns.argv, '--listen'), '127.0.0.1:2422');
+  assert.equal(argOf(dns.argv, '--cluster-ip'), '127.96.0.10');
+  assert.equal(dns.identity, 'cluster-dns/cluster-dns');
+  const old = planCluster(resolveSpec({}, {}, '/x'), { programs: ALL, dnsClusterIpFlag: false, node: 'node' });
+  assert.equal(old.components.find((c) => c.name === 'cluster-dns')!.argv.indexOf('--cluster-ip'), -1);
+});
