@@ -6,7 +6,7 @@
 //   - RSS of every process of the cluster (each component, the supervisor, and anything they spawned),
 //   - idle CPU over N seconds (utime+stime deltas from /proc/<pid>/stat), as % of one core,
 // then `kemu down`. Usage: node scripts/bench-up.mjs [--idle-seconds 30] [--nodes 3] [--etcd 3] [--runtime process]
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';

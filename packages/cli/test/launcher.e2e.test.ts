@@ -35,6 +35,9 @@ async function kemuFails(...args: string[]): Promise<{ code: number; stderr: str
   throw new Error(`kemu ${args.join(' ')} succeeded, expected a failure`);
 }
 
+/** Log tails of the cluster under test, for failure messages (set once the state dir is known). */
+let clusterLogs: () => string = () => '';
+
 async function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined> | T | undefined,
@@ -49,7 +52,9 @@ async function waitFor<T>(
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}\n${clusterLogs()}`);
+    }
     await new Promise((r) => setTimeout(r, 150));
   }
 }
@@ -87,7 +92,7 @@ describe('kemu up / chaos / down', () => {
       env: { ...process.env, KUBECONFIG: path.join(stateDir, 'kubeconfig') },
       timeout: 30_000,
     });
-  const logs = (): string => {
+  clusterLogs = (): string => {
     const out: string[] = [];
     for (const f of ['supervisor.log', 'kube-apiserver.log', 'etcd-0.log']) {
       try {
