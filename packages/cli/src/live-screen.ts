@@ -9,14 +9,18 @@ const KEEP_EVENTS = 8;
  * events under it. Only used on a TTY; elsewhere events are plain lines.
  */
 export class LiveScreen {
-  private readonly events: string[] = [];
+  private readonly events: string[];
   private timer: NodeJS.Timeout | undefined;
   private drawing = false;
 
   constructor(
     private readonly out: NodeJS.WriteStream,
     private readonly plan: ClusterPlan,
-  ) {}
+    /** The latest progress lines, shown until newer events push them out. */
+    recent: string[] = [],
+  ) {
+    this.events = recent.slice(-KEEP_EVENTS);
+  }
 
   start(): void {
     void this.draw();

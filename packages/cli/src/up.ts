@@ -219,8 +219,11 @@ async function upForeground(
 ): Promise<number> {
   const t0 = Date.now();
   let screen: LiveScreen | undefined;
+  const recent: string[] = [];
   const step = (msg: string): void => {
     const line = `[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${msg}`;
+    recent.push(line.split('\n')[0]!);
+    if (recent.length > 8) recent.shift();
     if (screen) screen.event(line);
     else out.write(`${line}\n`);
   };
@@ -373,7 +376,7 @@ async function upForeground(
     throw err;
   }
   if (live && !ending) {
-    screen = new LiveScreen(out as NodeJS.WriteStream, plan);
+    screen = new LiveScreen(out as NodeJS.WriteStream, plan, recent);
     screen.start();
   }
   await done;
