@@ -57,6 +57,13 @@ export interface UpFlags extends RawSpec {
 
 const BIN = fileURLToPath(new URL('./bin.js', import.meta.url));
 const SPEC_FILE = 'cluster.json';
+/**
+ * The detached supervisor mostly sleeps: a small young generation and V8's size-over-speed mode keep
+ * its RSS down (it counts against the cluster's memory budget like any component).
+ */
+const SUPERVISOR_NODE_FLAGS = (process.env.KEMU_SUPERVISOR_NODE_FLAGS ?? '--max-semi-space-size=1 --optimize-for-size')
+  .split(' ')
+  .filter((f) => f !== '');
 
 /**
  * Flags win over --config, which wins over the spec saved by the last `up` in this state dir (so a
@@ -128,7 +135,7 @@ async function upDetached(spec: ClusterSpec, out: NodeJS.WritableStream, timeout
   const fd = fs.openSync(state.supervisorLog, 'a') as 3; // a real fd: see execaSpawner
   const child = execa(
     process.execPath,
-    [BIN, 'up', '--supervise', '--ready-timeout', String(timeoutMs), ...specFlags(spec)],
+    [...SUPERVISOR_NODE_FLAGS, BIN, 'up', '--supervise', '--ready-timeout', String(timeoutMs), ...specFlags(spec)],
     {
       detached: true,
       stdin: 'ignore',
