@@ -96,6 +96,7 @@ export async function collectPlanStatus(plan: ClusterPlan): Promise<ClusterStatu
       : {
           name: n.name,
           ready: '',
+          heartbeatAt: 0,
           unschedulable: false,
           roles: n.index === 0 ? ['control-plane'] : [],
           registered: false,

@@ -338,7 +338,9 @@ async function upForeground(
     if (manifests.length > 0) step(`wrote ${manifests.length} static pod manifest(s) into the nodes' --static-pod-dir`);
 
     const rest = START_ORDER.slice(2).flatMap(ofKind);
+    let kubeletsStartedAt = Date.now();
     if (rest.length > 0) {
+      kubeletsStartedAt = Date.now();
       for (const c of rest) start(c);
       step(`started ${rest.map((c) => c.name).join(', ')}`);
     }
@@ -354,7 +356,11 @@ async function upForeground(
           check();
           const nodes = await listNodes(plan.apiserverUrl!);
           for (const n of nodes) {
-            if (n.ready === 'True' && !seen.has(n.name) && want.includes(n.name)) {
+            // A Node object outlives its kubelet: on a resumed cluster it still says Ready from the
+            // last run. Only a heartbeat from after these kubelets started counts (times have
+            // second precision).
+            const fresh = n.heartbeatAt >= Math.floor(kubeletsStartedAt / 1000) * 1000;
+            if (n.ready === 'True' && fresh && !seen.has(n.name) && want.includes(n.name)) {
               seen.add(n.name);
               step(`node ${n.name} Ready`);
             }
