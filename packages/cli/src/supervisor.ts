@@ -108,6 +108,8 @@ export interface SupervisorOptions {
   /** SIGTERM → SIGKILL deadline. */
   stopTimeoutMs?: number;
   onEvent?: (e: SupervisorEvent) => void;
+  /** Added to every component's environment. */
+  env?: Record<string, string>;
 }
 
 interface Entry {
@@ -135,6 +137,7 @@ export class Supervisor {
   private readonly resetBackoffAfterMs: number;
   private readonly stopTimeoutMs: number;
   private readonly onEvent: ((e: SupervisorEvent) => void) | undefined;
+  private readonly env: Record<string, string>;
   private readonly entries = new Map<string, Entry>();
 
   constructor(opts: SupervisorOptions) {
@@ -146,6 +149,7 @@ export class Supervisor {
     this.resetBackoffAfterMs = opts.resetBackoffAfterMs ?? 10_000;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 5_000;
     this.onEvent = opts.onEvent;
+    this.env = opts.env ?? {};
     this.state.ensure();
   }
 
@@ -319,6 +323,7 @@ export class Supervisor {
     // Every process of the cluster (and what it spawns, such as a kubelet's containers) carries the
     // state dir in its environment, so a later `up`/`down` can find strays no pid file names.
     const proc = this.spawn(spec.argv, this.state.componentLog(spec.name), {
+      ...this.env,
       [STATE_DIR_ENV]: this.state.root,
       KEMU_COMPONENT: spec.name,
     });

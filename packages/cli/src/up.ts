@@ -267,6 +267,8 @@ async function upForeground(
   let ending = false;
   const supervisor = new Supervisor({
     state,
+    // Node >= 22.1 keeps compiled code here, so restarts and later `up`s load faster (ignored by older Node).
+    env: { NODE_COMPILE_CACHE: path.join(state.root, 'cache', 'node-compile') },
     onEvent: (e) => {
       const line = ending ? undefined : describeEvent(e);
       if (line) step(line);
@@ -306,37 +308,40 @@ async function upForeground(
   const ofKind = (k: ComponentKind): ComponentPlan[] => plan.components.filter((c) => c.kind === k && c.available);
 
   try {
+    // Static manifests first: the kubelets read them at start, and they depend on nothing running.
+    const manifests = writeStaticManifests(plan);
+    if (manifests.length > 0) step(`wrote ${manifests.length} static pod manifest(s) into the nodes' --static-pod-dir`);
+
     const tEtcd = Date.now();
+    const apiservers = ofKind('kube-apiserver');
     for (const c of ofKind('etcd')) start(c);
-    step(`started ${ofKind('etcd').length} etcd member(s) on ${plan.etcdEndpoints.join(', ')}`);
-    const leader = await until('an etcd leader', timeoutMs, async () => {
+    // The apiserver's etcd client retries until the members elect a leader: starting it at once
+    // overlaps its process start-up (module loading, a good part of a second) with the election.
+    for (const c of apiservers) start(c);
+    step(
+      `started ${ofKind('etcd').length} etcd member(s) on ${plan.etcdEndpoints.join(', ')}${apiservers.length ? ` and ${apiservers.map((c) => c.name).join(', ')}` : ''}`,
+    );
+    const leader = until('an etcd leader', timeoutMs, async () => {
       check();
       return etcdLeaderOf(await etcdStatuses(plan, 'kemu-cli/up'));
+    }).then((l) => {
+      step(`etcd has a leader: ${l.name} (term ${l.term}) after ${Date.now() - tEtcd} ms`);
     });
-    step(`etcd has a leader: ${leader.name} (term ${leader.term}) after ${Date.now() - tEtcd} ms`);
-
-    const apiservers = ofKind('kube-apiserver');
+    const apiReady = apiservers.map((c) =>
+      until(`${c.name} /readyz`, timeoutMs, async () => {
+        check();
+        const res = await fetch(`${c.endpoint}/readyz`, { signal: AbortSignal.timeout(1000) });
+        return res.ok ? true : undefined;
+      }),
+    );
+    await Promise.all([leader, ...apiReady]);
     if (apiservers.length > 0) {
-      const tApi = Date.now();
-      for (const c of apiservers) start(c);
-      await Promise.all(
-        apiservers.map((c) =>
-          until(`${c.name} /readyz`, timeoutMs, async () => {
-            check();
-            const res = await fetch(`${c.endpoint}/readyz`, { signal: AbortSignal.timeout(1000) });
-            return res.ok ? true : undefined;
-          }),
-        ),
-      );
-      step(`${apiservers.map((c) => c.name).join(', ')} ready on ${plan.apiserverUrl} after ${Date.now() - tApi} ms`);
+      step(`${apiservers.map((c) => c.name).join(', ')} ready on ${plan.apiserverUrl} after ${Date.now() - tEtcd} ms`);
     }
 
     if (plan.apiserverUrl) {
       fs.writeFileSync(state.kubeconfig, kubeconfigYaml(plan.apiserverUrl));
     }
-    const manifests = writeStaticManifests(plan);
-    if (manifests.length > 0) step(`wrote ${manifests.length} static pod manifest(s) into the nodes' --static-pod-dir`);
-
     const rest = START_ORDER.slice(2).flatMap(ofKind);
     let kubeletsStartedAt = Date.now();
     if (rest.length > 0) {
