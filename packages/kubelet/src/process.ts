@@ -15,6 +15,8 @@ import { createContainerRuntime } from './runtime/factory.js';
 import type { ContainerRuntime } from './runtime/types.js';
 import { Semaphore } from './semaphore.js';
 
+export const SIM_START_DELAY_MS = 10;
+
 /** Sim node i's pod range: disjoint /24s in 127.64.0.0/10, so pod IPs are unique across sim nodes. */
 export function simPodCidr(i: number): string {
   return `127.${64 + (i >> 8)}.${i & 255}.0/24`;
@@ -106,6 +108,9 @@ export async function startKubeletProcess(config: KubeletConfig, o: StartOptions
       podCidr: nc.podCidr,
       hostIP: nc.nodeIP,
       random: random.fork(),
+      // A simulated container is running 10 ms after start (SimRuntime's own default is 100 ms), so
+      // sim pod start-up latency is the control plane's, not an invented delay.
+      ...(nc.runtimeKind === 'sim' ? { startDelayMs: SIM_START_DELAY_MS } : {}),
     });
     runtimes.push(containerRuntime);
     const profile = nc.profile;
