@@ -637,7 +637,10 @@ export class Kubelet {
         });
         const r = await Promise.race([session.exit, timeout]);
         timer?.cancel();
-        if (r === 'timeout') return { exitCode: -1, output: Buffer.concat(chunks).toString('utf8'), timedOut: true };
+        if (r === 'timeout') {
+          session.kill(); // a hung probe command must not pile up one process per period
+          return { exitCode: -1, output: Buffer.concat(chunks).toString('utf8'), timedOut: true };
+        }
         // Let the pipes drain what the command printed just before it exited.
         await new Promise<void>((resolve) => setImmediate(resolve));
         return { exitCode: r.exitCode, output: Buffer.concat(chunks).toString('utf8'), timedOut: false };

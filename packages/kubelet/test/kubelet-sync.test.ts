@@ -380,3 +380,26 @@ test('pod sources: source pods run, status goes to the source, external pods are
   assert.equal((await h.rt.listPodSandboxes()).length, 0, 'removed from the source: stopped and removed');
   assert.equal(h.kubelet.findPod('kube-system', 'etcd-n1'), null);
 });
+
+test('a changed container image replaces the running instance (no back-off)', async (t) => {
+  const h = await startHarness();
+  t.after(() => h.stop());
+  await h.createPod({ spec: { containers: [{ name: 'web', image: 'nginx:1.25' }] } });
+  await h.step(500);
+  const before = h.pod('p1');
+  assert.ok(before?.status?.containerStatuses?.[0]?.state?.running);
+  const pods = h.api.resource<Pod>('pods');
+  assert.ok(before);
+  await pods.update({ ...before, spec: { ...before.spec, containers: [{ name: 'web', image: 'nginx:1.27' }] } });
+  await h.step(500);
+  const cs = h.pod('p1')?.status?.containerStatuses?.[0];
+  assert.ok(cs?.state?.running);
+  assert.equal(cs?.image, 'nginx:1.27');
+  assert.equal(cs?.imageID, 'docker.io/library/nginx:1.27');
+  assert.equal(cs?.restartCount, 1);
+  assert.ok(
+    h
+      .events('p1')
+      .some((e) => e.reason === 'Killing' && e.message === 'Container web definition changed, will be restarted'),
+  );
+});
