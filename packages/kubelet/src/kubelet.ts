@@ -439,8 +439,14 @@ export class Kubelet {
       const changed = rec.external !== external || syncRelevant(rec.pod) !== syncRelevant(pod);
       rec.pod = pod;
       rec.external = external;
-      // Like upstream's pod config, a status-only change (often our own write) is no reason to sync.
-      if (!changed) return;
+      // Like upstream's pod config, a status-only change is no reason to sync when it is our own
+      // write; someone else's (the node controller marking pods not ready while this kubelet was
+      // frozen) is: the sync writes the kubelet's view back.
+      const foreignStatus =
+        rec.source === 'api' &&
+        rec.status !== undefined &&
+        statusFingerprint(pod.status) !== statusFingerprint(rec.status);
+      if (!changed && !foreignStatus) return;
     }
     if (!external) this.trigger(rec);
   }

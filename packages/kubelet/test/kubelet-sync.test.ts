@@ -403,3 +403,26 @@ test('a changed container image replaces the running instance (no back-off)', as
       .some((e) => e.reason === 'Killing' && e.message === 'Container web definition changed, will be restarted'),
   );
 });
+
+test('a status changed by someone else is written back promptly (not only at the next resync)', async (t) => {
+  const h = await startHarness();
+  t.after(() => h.stop());
+  await h.createPod({ spec: { containers: [{ name: 'web', image: 'nginx' }] } });
+  await h.step(500);
+  const pod = h.pod('p1');
+  assert.ok(pod?.status);
+  // What the node lifecycle controller does to the pods of a node it considers lost.
+  const conditions = (pod.status.conditions ?? []).map((c) =>
+    c.type === 'Ready' ? { ...c, status: 'False' as const, reason: 'NodeNotReady' } : c,
+  );
+  await h.api.resource<Pod>('pods').updateStatus({ ...pod, status: { ...pod.status, conditions } });
+  await h.step(300);
+  assert.equal(h.pod('p1')?.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+  const writes = h.api.calls.filter((c) => c.resource === 'pods' && c.verb === 'updateStatus').length;
+  await h.step(5000, 500);
+  assert.equal(
+    h.api.calls.filter((c) => c.resource === 'pods' && c.verb === 'updateStatus').length,
+    writes,
+    'no write loop',
+  );
+});
