@@ -100,6 +100,11 @@ function containerStatus(rec: PodRecord, c: Container, probes: ProbeView, defaul
 export function initDone(rec: PodRecord): boolean {
   for (const c of rec.pod.spec.initContainers ?? []) {
     const cur = rec.instances.get(c.name)?.[0];
+    // A sidecar counts once it has been started.
+    if (c.restartPolicy === 'Always') {
+      if (cur?.state === 'running' || (cur === undefined ? rec.attempts.has(c.name) : cur.state === 'exited')) continue;
+      return false;
+    }
     const done =
       (cur?.state === 'exited' && cur.exitCode === 0) ||
       (cur === undefined &&
@@ -188,14 +193,22 @@ export function computePodStatus({ rec, probes, nodeIP, now, current }: StatusIn
   const appStatuses = pod.spec.containers.map((c) =>
     containerStatus(rec, c, probes, initialized ? 'ContainerCreating' : 'PodInitializing'),
   );
-  let phase: PodPhase = rec.terminal?.phase ?? podPhase(pod, initStatuses, appStatuses, initialized);
+  const regularInit = initStatuses.filter(
+    (s) => !(pod.spec.initContainers ?? []).some((c) => c.name === s.name && c.restartPolicy === 'Always'),
+  );
+  let phase: PodPhase = rec.terminal?.phase ?? podPhase(pod, regularInit, appStatuses, initialized);
   // A pod being deleted whose containers are all gone ends in a terminal phase (since v1.27).
   if (!rec.terminal && rec.killed) {
     phase = appStatuses.every((s) => s.state?.terminated?.exitCode === 0) ? 'Succeeded' : 'Failed';
   }
   const prev = current?.conditions ?? rec.status?.conditions;
   const terminal = phase === 'Succeeded' || phase === 'Failed';
-  const unreadyInit = initStatuses.filter((s) => !(s.state?.terminated?.exitCode === 0)).map((s) => s.name);
+  const sidecars = new Set(
+    (pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name),
+  );
+  const unreadyInit = initStatuses
+    .filter((s) => !(s.state?.terminated?.exitCode === 0) && !(sidecars.has(s.name) && s.started))
+    .map((s) => s.name);
   const unready = appStatuses.filter((s) => !s.ready).map((s) => s.name);
   const containersReady = unready.length === 0 && !terminal;
   const gatesOk = (pod.spec.readinessGates ?? []).every(

@@ -248,8 +248,23 @@ export class PodSyncer {
   private async syncContainers(rec: PodRecord): Promise<number | undefined> {
     const pod = rec.pod;
     const policy = pod.spec.restartPolicy ?? 'Always';
+    let wake: number | undefined;
     for (const c of pod.spec.initContainers ?? []) {
       const cur = rec.instances.get(c.name)?.[0];
+      if (c.restartPolicy === 'Always') {
+        // A sidecar (native sidecar init container): started in order, then kept running beside the
+        // app containers, restarted with back-off whatever the pod's restart policy.
+        if (cur?.state === 'running') {
+          rec.waiting.delete(c.name);
+          this.d.probes.ensure(rec, c, cur);
+          continue;
+        }
+        if (cur?.state === 'created') return undefined;
+        const last = cur ? terminatedInfo(cur) : rec.terminations.get(c.name)?.[0];
+        if (!last) return this.startContainer(rec, c);
+        wake = minWake(wake, await this.restartWithBackoff(rec, c, last));
+        continue;
+      }
       if (cur && cur.state !== 'exited') return undefined; // still initialising
       const last = cur ? terminatedInfo(cur) : rec.terminations.get(c.name)?.[0];
       if (last?.exitCode === 0) continue;
@@ -260,7 +275,6 @@ export class PodSyncer {
       }
       return this.restartWithBackoff(rec, c, last);
     }
-    let wake: number | undefined;
     for (const c of pod.spec.containers) {
       let cur = rec.instances.get(c.name)?.[0];
       if (cur?.state === 'running') {

@@ -426,3 +426,25 @@ test('a status changed by someone else is written back promptly (not only at the
     'no write loop',
   );
 });
+
+test('native sidecars (init containers with restartPolicy Always) run beside the app; the pod completes without them', async (t) => {
+  const h = await startHarness();
+  t.after(() => h.stop());
+  await h.createPod({
+    spec: {
+      restartPolicy: 'Never',
+      initContainers: [{ name: 'proxy', image: 'nginx', restartPolicy: 'Always' }],
+      containers: [{ name: 'job', image: 'busybox', command: ['sh', '-c', 'sleep 2'] }],
+    },
+  });
+  await h.step(1500);
+  let pod = h.pod('p1');
+  assert.equal(pod?.status?.phase, 'Running');
+  assert.ok(pod?.status?.initContainerStatuses?.[0]?.state?.running, 'sidecar running');
+  assert.ok(pod?.status?.containerStatuses?.[0]?.state?.running, 'app running beside it');
+  assert.equal(pod?.status?.conditions?.find((c) => c.type === 'Initialized')?.status, 'True');
+  await h.step(3000);
+  pod = h.pod('p1');
+  assert.equal(pod?.status?.phase, 'Succeeded');
+  assert.ok(pod?.status?.initContainerStatuses?.[0]?.state?.terminated, 'sidecar stopped once the app completed');
+});
