@@ -46,7 +46,11 @@ const TICK = 100; // USER_HZ on Linux
 async function until(what, cond, timeoutMs) {
   const t0 = Date.now();
   for (;;) {
-    if (await cond()) return Date.now() - t0;
+    try {
+      if (await cond()) return Date.now() - t0;
+    } catch (err) {
+      if (!isRetryable(err)) throw err;
+    }
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(500);
   }
