@@ -2,7 +2,7 @@
 // the kubelet decides from the pod status it computed (upstream's validateContainerLogStatus), so the
 // error texts are the ones `kubectl logs` users know.
 import type { ContainerStatus, Pod } from '@kemu/api';
-import type { LogOptions } from '../runtime/types.js';
+import type { ContainerRuntime, LogOptions } from '../runtime/types.js';
 import { KubeletServerError } from './errors.js';
 
 /** The query of a containerLogs request (upstream PodLogOptions), validated. */
@@ -111,6 +111,8 @@ export interface ContainerRef {
   running: boolean;
   /** Logs come from this file instead (an external static pod: a process the supervisor runs). */
   logFile?: string;
+  /** The runtime holding the container, when the server serves several nodes (sim); else the server's. */
+  runtime?: ContainerRuntime;
 }
 
 /** A ContainerRef read from a pod status's container IDs (for hosts that only keep statuses). */
