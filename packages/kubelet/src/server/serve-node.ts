@@ -77,7 +77,11 @@ export function nodePodHost(kubelet: KubeletPodHost, staticPods: StaticPods | un
         containerId: null,
         previousContainerId: null,
         running: false,
-        ...(logFile !== undefined && logFile !== '' ? { logFile } : {}),
+        ...(logFile !== undefined && logFile !== ''
+          ? { logFile }
+          : {
+              noLogs: `container "${container}" in pod "${podName}" is a process the kemu supervisor runs, and its manifest names no log file (annotation ${LOG_FILE_ANNOTATION})`,
+            }),
       };
     },
   };
