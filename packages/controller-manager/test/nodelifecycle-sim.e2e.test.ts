@@ -4,6 +4,7 @@
 // status) are frozen through the kubelet's admin endpoint: the node turns Unknown and gets its taints,
 // its pod is evicted after tolerationSeconds (TaintManagerEviction) and the ReplicaSet's replacement is
 // scheduled onto another node; resuming the heartbeats makes the node Ready and untainted again.
+// Finally `kubectl delete namespace` with the running pods returns once they are all gone.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -155,6 +156,11 @@ test('sim kubelet: frozen heartbeats → Unknown, taints, eviction after tolerat
       },
       { timeoutMs: 30_000 },
     );
+
+    // Deleting the namespace with its ReplicaSet and running pods returns once everything is gone.
+    await c.k(['delete', 'namespace', NS, '--timeout=60s'], { timeoutMs: 70_000 });
+    assert.equal((await pods.list()).items.length, 0);
+    assert.notEqual((await c.kubectl(['get', 'namespace', NS])).code, 0);
   } catch (err) {
     fail(err);
   }
