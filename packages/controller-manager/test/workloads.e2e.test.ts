@@ -173,7 +173,9 @@ describe('workload controllers (cross-process)', { skip: schedulerMissing }, () 
       return (
         live.length === 9 && live.every((p) => p.image === 'nginx:1.27' && p.labels['pod-template-hash'] === oldHash)
       );
-    });
+    }).catch(async (err) =>
+      assert.fail(`${err}\n${await c.k(['get', 'rs,pods', '-o', 'wide', '--show-labels'])}\n${c.dumpLogs()}`),
+    );
     const rs = await c.getJson<{
       items: { metadata: { name: string; annotations: Record<string, string> }; spec: { replicas: number } }[];
     }>(['rs', '-l', 'app=web']);
