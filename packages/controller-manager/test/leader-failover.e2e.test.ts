@@ -8,14 +8,12 @@ import { SharedIndexInformer, WireApiClient } from '@kemu/client';
 import { SeededRandom, silentLogger, systemRuntime } from '@kemu/runtime';
 import { type ChildProc, TestCluster, waitFor } from '@kemu/testkit';
 import { WireClient } from '@kemu/wire';
-import { pods, schedulerMissing, startControllerManager, startScheduler } from './helpers/e2e.js';
-import { PretendKubelet } from './helpers/pretend-kubelet.js';
+import { pods, startControllerManager, startScheduler, startSimNodes } from './helpers/e2e.js';
 
 const LEASE = TIMING_PROFILES.fast.leaderElection;
 
-describe('controller-manager leader failover (cross-process)', { skip: schedulerMissing }, () => {
+describe('controller-manager leader failover (cross-process)', () => {
   let c: TestCluster;
-  let kubelet: PretendKubelet;
   let wire: WireClient;
   let api: WireApiClient;
   let podInformer: SharedIndexInformer<Pod>;
@@ -23,8 +21,7 @@ describe('controller-manager leader failover (cross-process)', { skip: scheduler
 
   before(async () => {
     c = await TestCluster.start({ prefix: 'kemu-cm-failover-' });
-    kubelet = new PretendKubelet(c.wireUrl, [{ name: 'worker-1' }, { name: 'worker-2' }]);
-    await kubelet.start();
+    await startSimNodes(c, { workers: 2 });
     startScheduler(c);
     for (const name of ['kcm-a', 'kcm-b'])
       replicas.set(name, startControllerManager(c, name, ['--leader-elect', 'true']));
@@ -41,7 +38,6 @@ describe('controller-manager leader failover (cross-process)', { skip: scheduler
   after(async () => {
     podInformer?.stop();
     await wire?.close();
-    await kubelet?.stop();
     await c?.destroy();
   });
 

@@ -1,5 +1,5 @@
 // Issue 6 acceptance (workloads) against real processes: etcd + apiserver + kube-scheduler +
-// kube-controller-manager, nodes from the test-only pretend kubelet, driven with the real kubectl.
+// kube-controller-manager, nodes from real sim kubelets, driven with the real kubectl.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Pod } from '@kemu/api';
@@ -7,10 +7,9 @@ import { SharedIndexInformer, WireApiClient } from '@kemu/client';
 import { SeededRandom, silentLogger, systemRuntime } from '@kemu/runtime';
 import { TestCluster, waitFor } from '@kemu/testkit';
 import { WireClient } from '@kemu/wire';
-import { pods, schedulerMissing, startControllerManager, startScheduler } from './helpers/e2e.js';
-import { PretendKubelet } from './helpers/pretend-kubelet.js';
+import { pods, startControllerManager, startScheduler, startSimNodes } from './helpers/e2e.js';
 
-const WORKERS = ['worker-1', 'worker-2', 'worker-3'];
+const WORKERS = ['worker-0', 'worker-1', 'worker-2'];
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -72,23 +71,14 @@ spec:
         command: [sh, -c, "sleep 1"]
 `;
 
-describe('workload controllers (cross-process)', { skip: schedulerMissing }, () => {
+describe('workload controllers (cross-process)', () => {
   let c: TestCluster;
-  let kubelet: PretendKubelet;
   let wire: WireClient;
   let podInformer: SharedIndexInformer<Pod>;
 
   before(async () => {
     c = await TestCluster.start({ prefix: 'kemu-cm-work-' });
-    kubelet = new PretendKubelet(c.wireUrl, [
-      ...WORKERS.map((name) => ({ name })),
-      {
-        name: 'control-plane',
-        labels: { 'node-role.kubernetes.io/control-plane': '' },
-        taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' as const }],
-      },
-    ]);
-    await kubelet.start();
+    await startSimNodes(c, { workers: 3, controlPlane: true });
     startScheduler(c);
     startControllerManager(c, 'kcm-0');
     wire = new WireClient({ url: `${c.wireUrl}/wire`, identity: 'test/observer', log: silentLogger() }).start();
@@ -103,7 +93,6 @@ describe('workload controllers (cross-process)', { skip: schedulerMissing }, () 
   after(async () => {
     podInformer?.stop();
     await wire?.close();
-    await kubelet?.stop();
     await c?.destroy();
   });
 
@@ -118,7 +107,7 @@ describe('workload controllers (cross-process)', { skip: schedulerMissing }, () 
     const perNode = Object.fromEntries(WORKERS.map((w) => [w, placed.filter((p) => p.node === w).length]));
     assert.deepEqual(
       perNode,
-      { 'worker-1': 3, 'worker-2': 3, 'worker-3': 3 },
+      { 'worker-0': 3, 'worker-1': 3, 'worker-2': 3 },
       JSON.stringify(placed.map((p) => p.node)),
     );
     assert.equal(placed.filter((p) => p.node === 'control-plane').length, 0);
