@@ -71,6 +71,23 @@ spec:
         command: [sh, -c, "sleep 1"]
 `;
 
+const DAEMONSET = `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: agent
+spec:
+  selector:
+    matchLabels: {app: agent}
+  template:
+    metadata:
+      labels: {app: agent}
+    spec:
+      containers:
+      - name: agent
+        image: busybox
+        command: [sh, -c, "while true; do sleep 5; done"]
+`;
+
 describe('workload controllers (cross-process)', () => {
   let c: TestCluster;
   let wire: WireClient;
@@ -250,5 +267,19 @@ describe('workload controllers (cross-process)', () => {
     assert.ok(maxActive <= 2, `${maxActive} job pods ran at once`);
     const describe = await c.k(['describe', 'job', 'pi']);
     assert.match(describe, /Completed/);
+  });
+
+  it('a DaemonSet runs one pod on each worker, placed by the scheduler through matchFields, none on the control plane', async () => {
+    await c.k(['apply', '-f', '-'], { input: DAEMONSET });
+    const status = await c
+      .k(['rollout', 'status', 'daemonset/agent', '--timeout=30s'], { timeoutMs: 35_000 })
+      .catch((err) => assert.fail(`${err}\n${c.dumpLogs()}`));
+    assert.match(status, /daemon set "agent" successfully rolled out/);
+    const placed = await pods(c, 'app=agent');
+    assert.deepEqual(placed.map((p) => p.node).sort(), WORKERS);
+    const ds = await c.getJson<{ status: Record<string, number> }>(['ds', 'agent']);
+    assert.equal(ds.status.desiredNumberScheduled, 3);
+    assert.equal(ds.status.numberReady, 3);
+    assert.equal(ds.status.updatedNumberScheduled, 3);
   });
 });
