@@ -39,7 +39,7 @@ import {
   setCondition,
   type WorkloadCondition,
 } from '../workload/util.js';
-import { controllerUidIndex, POD_CONTROLLER_UID_INDEX, withKind } from './replicaset.js';
+import { claimCandidates, controllerUidIndex, POD_CONTROLLER_UID_INDEX, withKind } from './replicaset.js';
 
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -297,7 +297,7 @@ export class DeploymentController {
       owner: d,
       ownerRef: controllerRef(d),
       selector,
-      candidates: this.rsInformer.list({ namespace: ns }),
+      candidates: claimCandidates(this.rsInformer, d),
       client: this.rsApi(ns),
     });
     if (isBeingDeleted(d)) {

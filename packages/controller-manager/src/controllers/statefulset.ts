@@ -28,7 +28,13 @@ import { ControllerExpectations } from '../workload/expectations.js';
 import { podFromTemplate } from '../workload/pod-template.js';
 import { CONTROLLER_REVISION_HASH, syncRevisions, templateOf, truncateHistory } from '../workload/revisions.js';
 import { claimObjects, errorMessage, isPodAvailable, newQueue, quietConflicts, selectorOf } from '../workload/util.js';
-import { controllerUidIndex, POD_CONTROLLER_UID_INDEX, podOwnerHandler, withKind } from './replicaset.js';
+import {
+  claimCandidates,
+  controllerUidIndex,
+  POD_CONTROLLER_UID_INDEX,
+  podOwnerHandler,
+  withKind,
+} from './replicaset.js';
 
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
@@ -130,7 +136,7 @@ export class StatefulSetController {
       owner: set,
       ownerRef: controllerRef(set),
       selector,
-      candidates: this.podInformer.list({ namespace: ns }),
+      candidates: claimCandidates(this.podInformer, set),
       client: this.pods(ns),
       // upstream adopts only pods whose name is one of this set's ordinals
       canAdopt: (p) => ordinalOf(set, p) >= 0,
