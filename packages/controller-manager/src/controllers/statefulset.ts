@@ -4,7 +4,6 @@
 // partition) or OnDelete, ControllerRevisions and current/update revisions in status.
 import {
   type ControllerRevision,
-  controllerOf,
   controllerRef,
   isBeingDeleted,
   isPodReady,
@@ -413,11 +412,6 @@ export class StatefulSetController {
       if (!isNotFound(err)) throw err;
     }
   }
-}
-
-/** Objects owned by `owner` according to their controllerRef. */
-export function ownedBy<T extends KubeObject>(owner: KubeObject, objs: readonly T[]): T[] {
-  return objs.filter((o) => controllerOf(o)?.uid === owner.metadata.uid);
 }
 
 export const statefulSetController: ControllerDescriptor = {
