@@ -6,6 +6,7 @@ import { EtcdClient, wireConnectionFactory } from '@kemu/etcd';
 import { AdminServer, type Logger, type Random, type Runtime, systemRandom, systemRuntime } from '@kemu/runtime';
 import { FaultTable, registerFaultRoutes, WireServer } from '@kemu/wire';
 import { ApiStatusError } from './errors.js';
+import { KubeletProxy } from './http/kubelet-proxy.js';
 import { HttpApi } from './http/server.js';
 import { RestHandlers, type Scope } from './rest.js';
 import { ServiceIpRange } from './service-ips.js';
@@ -106,6 +107,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const httpApi = new HttpApi({
     rest,
     dryRun,
+    kubeletProxy: new KubeletProxy({ rest, log }),
     log,
     clock: runtime,
     ready,

@@ -34,11 +34,6 @@ export {
   type PortForwardOutcome,
   type PortForwardTarget,
 } from './portforward-websocket.js';
-export {
-  ChildProcessExecBackend,
-  type ChildProcessExecBackendOptions,
-  type ChildProcessExecSession,
-} from './process-backend.js';
 export { SPDY3_DICTIONARY } from './spdy/dictionary.js';
 export * as spdyFrames from './spdy/frames.js';
 export { HeaderCodec } from './spdy/header-compression.js';

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { acceptExecWebSocket, ChildProcessExecBackend } from '../src/streaming/index.js';
+import { acceptExecWebSocket } from '../src/server/streaming/index.js';
+import { ChildProcessExecBackend } from './fixtures/child-process-exec-backend.js';
 import { type StubApiserver, startStubApiserver } from './fixtures/streams-kubectl.js';
 
 interface ClientStatus {

@@ -6,11 +6,11 @@ import { after, before, describe, test } from 'node:test';
 import {
   acceptAttachWebSocket,
   acceptExecWebSocket,
-  ChildProcessExecBackend,
   type ExecBackend,
   type ExecOutcome,
   type ExecStartOptions,
-} from '../src/streaming/index.js';
+} from '../src/server/streaming/index.js';
+import { ChildProcessExecBackend } from './fixtures/child-process-exec-backend.js';
 import {
   type KubectlEnv,
   killGroup,

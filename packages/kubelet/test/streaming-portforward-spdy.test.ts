@@ -17,7 +17,7 @@ import {
   SpdySession,
   type SpdyStream,
   spdyFrames,
-} from '../src/streaming/index.js';
+} from '../src/server/streaming/index.js';
 import { type RawWebSocket, rawWebSocket } from './fixtures/streams-raw-websocket.js';
 
 const {

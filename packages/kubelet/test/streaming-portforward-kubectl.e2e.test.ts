@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { acceptPortForwardWebSocket, type PortForwardOutcome } from '../src/streaming/index.js';
+import { acceptPortForwardWebSocket, type PortForwardOutcome } from '../src/server/streaming/index.js';
 import {
   type KubectlEnv,
   killGroup,

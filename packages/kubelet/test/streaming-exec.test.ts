@@ -20,7 +20,7 @@ import {
   parseExecRequest,
   StreamRequestError,
   type TerminalSize,
-} from '../src/streaming/index.js';
+} from '../src/server/streaming/index.js';
 
 /** A scripted session: the test drives output and exit by hand. */
 class FakeSession {
