@@ -24,7 +24,7 @@ process.env.KEMU_LOG_LEVEL = process.env.KEMU_LOG_LEVEL ?? 'warn';
 const { WireApiClient } = await import('@kemu/client');
 const { silentLogger } = await import('@kemu/runtime');
 const { WireClient } = await import('@kemu/wire');
-const { COMPONENT_MAINS, TestCluster, freePort, waitFor } = await import('@kemu/testkit');
+const { COMPONENT_MAINS, TestCluster, freePort } = await import('@kemu/testkit');
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -319,8 +319,15 @@ function watchBindings(podsApi, namespace) {
       stopped = true;
       stream?.cancel();
     },
-    untilBound(n, timeoutMs) {
-      return waitFor(`${n} pods bound in ${namespace}`, () => boundAt.size >= n, { timeoutMs, intervalMs: 50 });
+    async untilBound(n, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (boundAt.size < n) {
+        if (scheduler !== undefined && !scheduler.running) {
+          throw new Error(`the scheduler exited:\n${scheduler.logs().split('\n').slice(-5).join('\n')}`);
+        }
+        if (Date.now() > deadline) throw new Error(`timed out: ${boundAt.size}/${n} pods bound in ${namespace}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
   };
 }
