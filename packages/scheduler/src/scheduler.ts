@@ -107,10 +107,12 @@ export class Scheduler {
   private inFlightBindings = 0;
   private queuedEvents = 0;
   private readonly pendingWrites = new Set<Promise<void>>();
+  private readonly bindings = new Set<Promise<void>>();
   /** When each pending pod first entered the queue (performance.now(), for the SLI histogram). */
   private readonly firstQueued = new Map<string, number>();
   private wake: (() => void) | null = null;
   private started = false;
+  private halted = false;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.log = opts.log ?? silentLogger();
@@ -186,16 +188,21 @@ export class Scheduler {
       if (!(await this.whenSynced({ signal }))) return;
       this.queue.start();
       this.log.info({ nodes: this.cache.nodeCount, pending: this.queue.lengths }, 'scheduling loop started');
-      while (!signal.aborted) {
+      while (!signal.aborted && !this.halted) {
         let n = 0;
-        while (n < this.batchSize && this.inFlightBindings < this.maxInFlightBindings && !signal.aborted) {
+        while (
+          n < this.batchSize &&
+          this.inFlightBindings < this.maxInFlightBindings &&
+          !signal.aborted &&
+          !this.halted
+        ) {
           const info = this.queue.pop();
           if (info === undefined) break;
           this.scheduleOne(info);
           n++;
         }
         if (n > 0) await yieldToIo();
-        else if (!signal.aborted) await this.waitForWork();
+        else if (!signal.aborted && !this.halted) await this.waitForWork();
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -203,8 +210,20 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Stops scheduling new pods and waits for the bindings (and writes) in flight. Called before the
+   * lease is released on shutdown, so a successor never schedules a pod whose binding is still on
+   * its way.
+   */
+  async halt(): Promise<void> {
+    this.halted = true;
+    this.wakeUp();
+    while (this.bindings.size > 0) await Promise.all([...this.bindings]);
+  }
+
   /** Stops the informers and waits for bindings, status patches and events in flight. */
   async stop(): Promise<void> {
+    this.halted = true;
     this.queue.stop();
     this.wakeUp();
     // Events not yet written are dropped (as client-go's broadcaster does on shutdown).
@@ -253,7 +272,10 @@ export class Scheduler {
     const assumed = this.cache.assume(current, result.node);
     this.stats.scheduled++;
     this.observe('scheduled', started);
-    this.track(this.bind(info, assumed, result.node));
+    const binding = this.bind(info, assumed, result.node);
+    this.bindings.add(binding);
+    void binding.finally(() => this.bindings.delete(binding));
+    this.track(binding);
   }
 
   // ---- outcomes ----------------------------------------------------------------------------------
