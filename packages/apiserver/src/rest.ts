@@ -32,6 +32,7 @@ import {
   notFoundStatus,
   type PatchType,
   type Pod,
+  type PodAdmissionOptions,
   parseLabelSelector,
   prepareForCreate,
   prepareForUpdate,
@@ -107,6 +108,8 @@ export interface RestOptions {
   log: Logger;
   /** Where Service ClusterIPs come from (default 10.96.0.0/16). */
   serviceIpRange?: ServiceIpRange;
+  /** DefaultTolerationSeconds admission (`--default-not-ready-toleration-seconds` / `--default-unreachable-toleration-seconds`). */
+  podAdmission?: PodAdmissionOptions;
 }
 
 /** NamespaceLifecycle: these namespaces cannot be deleted. */
@@ -124,6 +127,7 @@ export class RestHandlers {
   private readonly random: Random;
   private readonly log: Logger;
   private readonly serviceIps: ServiceIpRange;
+  private readonly podAdmission: PodAdmissionOptions;
   /**
    * Addresses and node ports this process handed out: the watch cache may not show a Service
    * created a moment ago, so concurrent creates here never get the same one.
@@ -138,6 +142,7 @@ export class RestHandlers {
     this.random = opts.random;
     this.log = opts.log;
     this.serviceIps = opts.serviceIpRange ?? new ServiceIpRange('10.96.0.0/16');
+    this.podAdmission = opts.podAdmission ?? {};
   }
 
   // ---- reads ------------------------------------------------------------------------------------
@@ -230,7 +235,7 @@ export class RestHandlers {
     obj = guard(() => defaultObject(obj));
     if (def.resource === 'pods') {
       const priorityOf = await this.priorityClassOf(obj as Pod);
-      obj = admitPod(obj as Pod, priorityOf) as KubeObject;
+      obj = admitPod(obj as Pod, { ...this.podAdmission, ...priorityOf }) as KubeObject;
     }
     obj = prepareForCreate(obj);
     const invalid = invalidStatusFor(

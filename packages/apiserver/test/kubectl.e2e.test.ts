@@ -159,8 +159,9 @@ test('policy, rbac, networking, storage and scheduling kinds: kubectl create and
   // The built-in PriorityClasses exist; a pod gets its class's value; an unknown class is refused.
   assert.match(await c.k(['get', 'pc', 'system-node-critical']), /system-node-critical\s+2000001000\s+false/);
   await c.k(['create', 'priorityclass', 'high', '--value=1000']);
-  await c.k(['run', 'prio', '--image=nginx', '--overrides={"spec":{"priorityClassName":"high"}}']);
-  assert.equal(await c.k(['get', 'pod', 'prio', '-o', 'jsonpath={.spec.priority}']), '1000');
+  await c.k(['run', 'prio', '-n', 'kube-public', '--image=nginx', '--overrides={"spec":{"priorityClassName":"high"}}']);
+  assert.equal(await c.k(['get', 'pod', 'prio', '-n', 'kube-public', '-o', 'jsonpath={.spec.priority}']), '1000');
+  await c.k(['delete', 'pod', 'prio', '-n', 'kube-public']); // later tests count every pod
   const refused = await c.kubectl([
     'run',
     'noprio',
