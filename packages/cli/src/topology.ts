@@ -525,7 +525,8 @@ export function planCluster(spec: ClusterSpec, opts: PlanOptions = {}): ClusterP
       ...availability('kubelet'),
       argv: main('kubelet', args),
       ports: { admin: node.kubeletAdminPort, kubelet: node.kubeletPort },
-      identity: `kubelet/${node.name}`,
+      // A --sim-nodes kubelet's --node-name names only the process (kubelet/kubelet-sim).
+      identity: `kubelet/${name === SIM_KUBELET ? SIM_KUBELET : node.name}`,
     });
   };
 
