@@ -111,9 +111,8 @@ describe('kemu up / chaos / down', () => {
   };
   const apiserverBuilt = fs.existsSync(COMPONENT_MAINS.apiserver);
   const kubeletBuilt = apiserverBuilt && fs.existsSync(COMPONENT_MAINS.kubelet);
-  /** Static/mirror pods exist once the kubelet build has its static-pod source. */
-  const mirrorPodsBuilt =
-    kubeletBuilt && fs.existsSync(path.join(path.dirname(COMPONENT_MAINS.kubelet), 'static-pods'));
+  /** Static/mirror pods exist once the kubelet's main starts its static-pod source (`--static-pod-dir`). */
+  const mirrorPodsBuilt = kubeletBuilt && fs.readFileSync(COMPONENT_MAINS.kubelet, 'utf8').includes('staticPodDir');
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kemu-launcher-'));
