@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { TIMING_PROFILES } from '@kemu/api';
+import { TIMING_PROFILES } from '@kemu/api/profile';
 import { KemuError } from '@kemu/runtime';
 import YAML from 'yaml';
 import { type ClusterAddresses, clusterAddresses, MAX_NODES_PER_CLUSTER } from './addresses.js';
