@@ -19,7 +19,7 @@ async function main(): Promise<number> {
     const { etcdctlMain } = await import('@kemu/etcd/etcdctl/cli');
     return etcdctlMain(rest);
   }
-  if (command === 'up' || command === 'down' || command === 'status') {
+  if (command === 'up' || command === 'down' || command === 'status' || command === 'drill') {
     const { clusterMain } = await import('./commands.js');
     return clusterMain([command, ...rest]);
   }

@@ -18,6 +18,10 @@ function clusterFlags(cmd: Command): Command {
 
 /** `kemu up|down|status …`; returns the exit code (2 for usage errors, as the other commands). */
 export async function clusterMain(argv: string[]): Promise<number> {
+  if (argv[0] === 'drill') {
+    const { drillMain } = await import('./drills/command.js');
+    return drillMain(argv.slice(1));
+  }
   let code = 0;
   const program = new Command('kemu').exitOverride().showHelpAfterError();
   clusterFlags(program.command('up').description('start the cluster and supervise it'))
