@@ -389,6 +389,25 @@ export function defaultEndpointSlice(input: EndpointSlice): EndpointSlice {
   return es;
 }
 
+function defaultStorageClass(input: { reclaimPolicy?: string; volumeBindingMode?: string }) {
+  const sc = clone(input);
+  sc.reclaimPolicy ??= 'Delete';
+  sc.volumeBindingMode ??= 'Immediate';
+  return sc;
+}
+
+function defaultPriorityClass(input: { preemptionPolicy?: string }) {
+  const pc = clone(input);
+  pc.preemptionPolicy ??= 'PreemptLowerPriority';
+  return pc;
+}
+
+function defaultHorizontalPodAutoscaler(input: { spec?: { minReplicas?: number } }) {
+  const h = clone(input);
+  if (h.spec) h.spec.minReplicas ??= 1;
+  return h;
+}
+
 type Defaulter = (o: never) => unknown;
 const defaulters: Record<string, Defaulter> = {
   'v1/Pod': defaultPod,
@@ -406,6 +425,9 @@ const defaulters: Record<string, Defaulter> = {
   'batch/v1/Job': defaultJob,
   'batch/v1/CronJob': defaultCronJob,
   'discovery.k8s.io/v1/EndpointSlice': defaultEndpointSlice,
+  'storage.k8s.io/v1/StorageClass': defaultStorageClass,
+  'scheduling.k8s.io/v1/PriorityClass': defaultPriorityClass,
+  'autoscaling/v2/HorizontalPodAutoscaler': defaultHorizontalPodAutoscaler,
 };
 
 /**

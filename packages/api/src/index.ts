@@ -4,6 +4,7 @@ export * from './discovery.js';
 export * from './errors.js';
 export * from './fields.js';
 export * from './labels.js';
+export * from './managed-fields.js';
 export * from './naming.js';
 export * from './objects.js';
 export * from './openapi.js';

@@ -195,7 +195,7 @@ function canonical(v: Json): Json {
  * Keyed by field name with the parent field name for names that mean different things in
  * different places (`ports` under containers vs. under a Service spec).
  */
-function listStrategy(path: readonly string[]): { key: string } | 'set' | 'replace' {
+export function listStrategy(path: readonly string[]): { key: string } | 'set' | 'replace' {
   const field = path[path.length - 1] ?? '';
   const parent = path[path.length - 2] ?? '';
   switch (field) {

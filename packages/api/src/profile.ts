@@ -35,6 +35,8 @@ export interface TimingProfile {
   kubeletSyncFrequencyMs: number;
   /** controller-manager: pods terminated on a vanished node are force-deleted after this long. */
   podGcTerminatedThresholdMs: number;
+  /** controller-manager: a Job waits this long (doubling per failure, up to max) before replacing a failed pod. */
+  jobPodFailureBackOffMs: { initial: number; max: number };
 }
 
 export const TIMING_PROFILES: Readonly<Record<TimingProfileName, TimingProfile>> = Object.freeze({
@@ -51,6 +53,7 @@ export const TIMING_PROFILES: Readonly<Record<TimingProfileName, TimingProfile>>
     imagePullBackOffMs: { initial: 10_000, max: 300_000 },
     kubeletSyncFrequencyMs: 60_000,
     podGcTerminatedThresholdMs: 40_000,
+    jobPodFailureBackOffMs: { initial: 10_000, max: 360_000 },
   },
   fast: {
     name: 'fast',
@@ -65,6 +68,7 @@ export const TIMING_PROFILES: Readonly<Record<TimingProfileName, TimingProfile>>
     imagePullBackOffMs: { initial: 1_000, max: 20_000 },
     kubeletSyncFrequencyMs: 10_000,
     podGcTerminatedThresholdMs: 5_000,
+    jobPodFailureBackOffMs: { initial: 1_000, max: 20_000 },
   },
 });
 

@@ -162,18 +162,51 @@ export const RESOURCES: readonly ResourceDef[] = [
     categories: ALL,
     subresources: [scale, status('apps', 'v1', 'StatefulSet')],
   }),
+  def('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', {
+    shortNames: ['hpa'],
+    categories: ALL,
+    subresources: [status('autoscaling', 'v2', 'HorizontalPodAutoscaler')],
+  }),
   def('batch', 'v1', 'CronJob', 'cronjobs', {
     shortNames: ['cj'],
     categories: ALL,
     subresources: [status('batch', 'v1', 'CronJob')],
   }),
   def('batch', 'v1', 'Job', 'jobs', { categories: ALL, subresources: [status('batch', 'v1', 'Job')] }),
+  def('networking.k8s.io', 'v1', 'IngressClass', 'ingressclasses', { namespaced: false }),
+  def('networking.k8s.io', 'v1', 'Ingress', 'ingresses', {
+    shortNames: ['ing'],
+    subresources: [status('networking.k8s.io', 'v1', 'Ingress')],
+  }),
+  def('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', { shortNames: ['netpol'] }),
+  def('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', {
+    shortNames: ['pdb'],
+    subresources: [status('policy', 'v1', 'PodDisruptionBudget')],
+  }),
+  def('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', { namespaced: false }),
+  def('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', { namespaced: false }),
+  def('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings'),
+  def('rbac.authorization.k8s.io', 'v1', 'Role', 'roles'),
+  def('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', { namespaced: false, shortNames: ['sc'] }),
+  def('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', { namespaced: false, shortNames: ['pc'] }),
   def('coordination.k8s.io', 'v1', 'Lease', 'leases'),
   def('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices'),
 ];
 
 /** Groups in the order `/apis` lists them (core `""` first). */
-export const GROUP_ORDER: readonly string[] = ['', 'apps', 'batch', 'coordination.k8s.io', 'discovery.k8s.io'];
+export const GROUP_ORDER: readonly string[] = [
+  '',
+  'apps',
+  'autoscaling',
+  'batch',
+  'networking.k8s.io',
+  'policy',
+  'rbac.authorization.k8s.io',
+  'storage.k8s.io',
+  'scheduling.k8s.io',
+  'coordination.k8s.io',
+  'discovery.k8s.io',
+];
 
 /** `v1` for core, `apps/v1` otherwise. */
 export function apiVersionOf(r: { group: string; version: string }): string {

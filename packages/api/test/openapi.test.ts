@@ -7,7 +7,13 @@ test('index lists every group-version with a hashed URL', () => {
   assert.deepEqual(Object.keys(index.paths), [
     'api/v1',
     'apis/apps/v1',
+    'apis/autoscaling/v2',
     'apis/batch/v1',
+    'apis/networking.k8s.io/v1',
+    'apis/policy/v1',
+    'apis/rbac.authorization.k8s.io/v1',
+    'apis/storage.k8s.io/v1',
+    'apis/scheduling.k8s.io/v1',
     'apis/coordination.k8s.io/v1',
     'apis/discovery.k8s.io/v1',
   ]);

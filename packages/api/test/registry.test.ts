@@ -64,7 +64,17 @@ test('names, storage keys and categories', () => {
   assert.throws(() => storageKey(deploy, '', 'x'), UnknownResourceError);
   assert.deepEqual(
     resourcesInCategory('all').map((r) => r.resource),
-    ['pods', 'services', 'daemonsets', 'deployments', 'replicasets', 'statefulsets', 'cronjobs', 'jobs'],
+    [
+      'pods',
+      'services',
+      'daemonsets',
+      'deployments',
+      'replicasets',
+      'statefulsets',
+      'horizontalpodautoscalers',
+      'cronjobs',
+      'jobs',
+    ],
   );
 });
 
@@ -74,7 +84,18 @@ test('aggregated discovery matches the contract example', () => {
   assert.equal(apis.apiVersion, 'apidiscovery.k8s.io/v2');
   assert.deepEqual(
     apis.items.map((i) => i.metadata.name),
-    ['apps', 'batch', 'coordination.k8s.io', 'discovery.k8s.io'],
+    [
+      'apps',
+      'autoscaling',
+      'batch',
+      'networking.k8s.io',
+      'policy',
+      'rbac.authorization.k8s.io',
+      'storage.k8s.io',
+      'scheduling.k8s.io',
+      'coordination.k8s.io',
+      'discovery.k8s.io',
+    ],
   );
   const apps = apis.items[0];
   const deploy = apps?.versions[0]?.resources.find((r) => r.resource === 'deployments');

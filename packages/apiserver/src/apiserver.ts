@@ -6,6 +6,7 @@ import { EtcdClient, wireConnectionFactory } from '@kemu/etcd';
 import { AdminServer, type Logger, type Random, type Runtime, systemRandom, systemRuntime } from '@kemu/runtime';
 import { FaultTable, registerFaultRoutes, WireServer } from '@kemu/wire';
 import { ApiStatusError } from './errors.js';
+import { KubeletProxy } from './http/kubelet-proxy.js';
 import { HttpApi } from './http/server.js';
 import { RestHandlers, type Scope } from './rest.js';
 import { ServiceIpRange } from './service-ips.js';
@@ -29,6 +30,10 @@ export interface ApiServerOptions {
   serviceClusterIpRange?: string;
   /** etcd history compaction period (upstream default 5 min); 0 disables. */
   compactionIntervalMs?: number;
+  /** `--default-not-ready-toleration-seconds` (upstream default 300). */
+  defaultNotReadyTolerationSeconds?: number;
+  /** `--default-unreachable-toleration-seconds` (upstream default 300). */
+  defaultUnreachableTolerationSeconds?: number;
   name?: string;
   log: Logger;
   runtime?: Runtime;
@@ -77,7 +82,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const compactor = new Compactor(etcd, opts.compactionIntervalMs ?? 300000, log, runtime);
   compactor.start();
   const serviceIpRange = new ServiceIpRange(opts.serviceClusterIpRange ?? '10.96.0.0/16');
-  const rest = new RestHandlers({ store, caches, clock: runtime, random, log, serviceIpRange });
+  const podAdmission = {
+    ...(opts.defaultNotReadyTolerationSeconds !== undefined
+      ? { notReadyTolerationSeconds: opts.defaultNotReadyTolerationSeconds }
+      : {}),
+    ...(opts.defaultUnreachableTolerationSeconds !== undefined
+      ? { unreachableTolerationSeconds: opts.defaultUnreachableTolerationSeconds }
+      : {}),
+  };
+  const rest = new RestHandlers({ store, caches, clock: runtime, random, log, serviceIpRange, podAdmission });
   const dryRun = new RestHandlers({
     store: new DryRunStore(etcd),
     caches,
@@ -85,6 +98,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     random,
     log,
     serviceIpRange,
+    podAdmission,
   });
   const ready = (): boolean | string => {
     const pending = [...caches.entries()].filter(([, c]) => !c.synced).map(([r]) => r);
@@ -93,6 +107,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const httpApi = new HttpApi({
     rest,
     dryRun,
+    kubeletProxy: new KubeletProxy({ rest, log }),
     log,
     clock: runtime,
     ready,
@@ -158,6 +173,33 @@ async function bootstrap(
       },
     } as KubeObject,
   ]);
+  // The two built-in PriorityClasses (upstream's scheduling bootstrap), which kube-system pods name.
+  const priorityClasses = resourceFor('scheduling.k8s.io', 'v1', 'priorityclasses');
+  if (priorityClasses) {
+    for (const [name, value, description] of [
+      [
+        'system-node-critical',
+        2000001000,
+        'Used for system critical pods that must not be moved from their current node.',
+      ],
+      [
+        'system-cluster-critical',
+        2000000000,
+        'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.',
+      ],
+    ] as const) {
+      objects.push([
+        { def: priorityClasses },
+        {
+          apiVersion: 'scheduling.k8s.io/v1',
+          kind: 'PriorityClass',
+          metadata: { name },
+          value,
+          description,
+        } as KubeObject,
+      ]);
+    }
+  }
   for (const [scope, obj] of objects) {
     for (let attempt = 0; ; attempt++) {
       try {

@@ -12,7 +12,8 @@ export class ApiServerFlagError extends KemuError {
 const USAGE = `usage: kemu apiserver --etcd-servers ws://127.0.0.1:2379,… --port 6443 [--bind 127.0.0.1]
        [--wire-port N] [--admin-port N] [--max-request-bytes 3145728] [--watch-cache-size 10000]
        [--bookmark-interval-ms 5000] [--etcd-compaction-interval-ms 300000]
-       [--service-cluster-ip-range 10.96.0.0/16] [--name apiserver-0]`;
+       [--service-cluster-ip-range 10.96.0.0/16] [--name apiserver-0]
+       [--default-not-ready-toleration-seconds 300] [--default-unreachable-toleration-seconds 300]`;
 
 function intFlag(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -39,6 +40,8 @@ export async function apiserverMain(argv: string[]): Promise<number> {
         'bookmark-interval-ms': { type: 'string' },
         'etcd-compaction-interval-ms': { type: 'string' },
         'service-cluster-ip-range': { type: 'string' },
+        'default-not-ready-toleration-seconds': { type: 'string' },
+        'default-unreachable-toleration-seconds': { type: 'string' },
         name: { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -67,6 +70,11 @@ export async function apiserverMain(argv: string[]): Promise<number> {
     if (range !== undefined) new ServiceIpRange(range);
     const bookmarkIntervalMs = intFlag('bookmark-interval-ms', s('bookmark-interval-ms'));
     const compactionIntervalMs = intFlag('etcd-compaction-interval-ms', s('etcd-compaction-interval-ms'));
+    const notReadySeconds = intFlag('default-not-ready-toleration-seconds', s('default-not-ready-toleration-seconds'));
+    const unreachableSeconds = intFlag(
+      'default-unreachable-toleration-seconds',
+      s('default-unreachable-toleration-seconds'),
+    );
     opts = {
       etcdServers: (s('etcd-servers') ?? '').split(',').filter((e) => e.trim() !== ''),
       port: intFlag('port', s('port')) ?? 6443,
@@ -79,6 +87,8 @@ export async function apiserverMain(argv: string[]): Promise<number> {
       ...(watchCacheSize !== undefined ? { watchCacheSize } : {}),
       ...(bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs } : {}),
       ...(compactionIntervalMs !== undefined ? { compactionIntervalMs } : {}),
+      ...(notReadySeconds !== undefined ? { defaultNotReadyTolerationSeconds: notReadySeconds } : {}),
+      ...(unreachableSeconds !== undefined ? { defaultUnreachableTolerationSeconds: unreachableSeconds } : {}),
       ...(s('service-cluster-ip-range') !== undefined
         ? { serviceClusterIpRange: s('service-cluster-ip-range') as string }
         : {}),

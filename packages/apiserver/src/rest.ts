@@ -4,6 +4,7 @@
 // deletion. Every failure is an ApiStatusError carrying the Status real Kubernetes returns.
 import { randomUUID } from 'node:crypto';
 import {
+  ApplyConflictError,
   admitPod,
   apiVersionOf,
   applyJsonPatch,
@@ -14,6 +15,7 @@ import {
   checkObjectShape,
   compileFieldSelector,
   conflictStatus,
+  defaultFieldManager,
   defaultObject,
   fieldErr,
   forbiddenStatus,
@@ -22,10 +24,15 @@ import {
   invalidStatus,
   invalidStatusFor,
   type KubeObject,
+  type ManagedFieldsEntry,
+  type ManagerRef,
+  managedFieldsAfterUpdate,
+  managedFieldsForApplyCreate,
   methodNotSupportedStatus,
   notFoundStatus,
   type PatchType,
   type Pod,
+  type PodAdmissionOptions,
   parseLabelSelector,
   prepareForCreate,
   prepareForUpdate,
@@ -34,6 +41,7 @@ import {
   type Scale,
   type Status,
   scaleOf,
+  serverSideApply,
   serviceUnavailableStatus,
   storageKey,
   storagePrefix,
@@ -61,7 +69,9 @@ export interface WriteOptions {
   /** `Strict` rejects unknown fields (400); `Ignore`/`Warn`/absent accept them. */
   fieldValidation?: string;
   fieldManager?: string;
-  /** Server-side apply: take over conflicting fields (kemu's SSA is an upsert, so informational). */
+  /** Names the manager when `fieldManager` is absent (its first word, as upstream). */
+  userAgent?: string;
+  /** Server-side apply: take over fields other managers own with other values (else 409). */
   force?: boolean;
   /** Collects warnings for the client (HTTP `Warning: 299` headers), e.g. unknown fields under `Warn`. */
   warnings?: string[];
@@ -98,6 +108,8 @@ export interface RestOptions {
   log: Logger;
   /** Where Service ClusterIPs come from (default 10.96.0.0/16). */
   serviceIpRange?: ServiceIpRange;
+  /** DefaultTolerationSeconds admission (`--default-not-ready-toleration-seconds` / `--default-unreachable-toleration-seconds`). */
+  podAdmission?: PodAdmissionOptions;
 }
 
 /** NamespaceLifecycle: these namespaces cannot be deleted. */
@@ -115,6 +127,7 @@ export class RestHandlers {
   private readonly random: Random;
   private readonly log: Logger;
   private readonly serviceIps: ServiceIpRange;
+  private readonly podAdmission: PodAdmissionOptions;
   /**
    * Addresses and node ports this process handed out: the watch cache may not show a Service
    * created a moment ago, so concurrent creates here never get the same one.
@@ -129,6 +142,7 @@ export class RestHandlers {
     this.random = opts.random;
     this.log = opts.log;
     this.serviceIps = opts.serviceIpRange ?? new ServiceIpRange('10.96.0.0/16');
+    this.podAdmission = opts.podAdmission ?? {};
   }
 
   // ---- reads ------------------------------------------------------------------------------------
@@ -199,11 +213,17 @@ export class RestHandlers {
     if ((obj.metadata.name ?? '') === '' && (obj.metadata.generateName ?? '') !== '') {
       obj.metadata.name = `${obj.metadata.generateName}${this.randomSuffix()}`;
     }
-    return this.createObject(def, obj);
+    return this.createObject(def, obj, (created) =>
+      managedFieldsAfterUpdate(undefined, created, managerOf(def, opts, 'Update'), this.clock.now()),
+    );
   }
 
   /** Create of an already-decoded object (also the upsert path of server-side apply). */
-  private async createObject(def: ResourceDef, input: KubeObject): Promise<KubeObject> {
+  private async createObject(
+    def: ResourceDef,
+    input: KubeObject,
+    fields?: (obj: KubeObject) => ManagedFieldsEntry[] | undefined,
+  ): Promise<KubeObject> {
     let obj = input;
     const m = obj.metadata;
     delete m.resourceVersion;
@@ -213,13 +233,19 @@ export class RestHandlers {
     m.uid = randomUUID();
     m.creationTimestamp = formatTime(this.clock.now());
     obj = guard(() => defaultObject(obj));
-    if (def.resource === 'pods') obj = admitPod(obj as Pod) as KubeObject;
+    if (def.resource === 'pods') {
+      const priorityOf = await this.priorityClassOf(obj as Pod);
+      obj = admitPod(obj as Pod, { ...this.podAdmission, ...priorityOf }) as KubeObject;
+    }
     obj = prepareForCreate(obj);
     const invalid = invalidStatusFor(
       obj,
       guard(() => validateObject(obj)),
     );
     if (invalid) throw new ApiStatusError(invalid);
+    const managed = fields?.(obj);
+    if (managed) obj.metadata.managedFields = managed;
+    else delete obj.metadata.managedFields;
     if (def.namespaced) await this.admitNamespace(def, obj.metadata.namespace ?? '', obj.metadata.name ?? '');
     if (def.resource === 'services') await this.allocateClusterIp(obj);
     const created = await this.store.create(
@@ -230,10 +256,26 @@ export class RestHandlers {
     return withTypeMeta(def, created);
   }
 
+  /** Priority admission: a pod naming a PriorityClass gets its value; an unknown class is 403 Forbidden. */
+  private async priorityClassOf(pod: Pod): Promise<{ priorityOf?: (name: string) => number | undefined }> {
+    const className = pod.spec?.priorityClassName;
+    if (className === undefined || className === '') return {};
+    const classes = resourceFor('scheduling.k8s.io', 'v1', 'priorityclasses');
+    const pc = classes ? await this.store.get(storageKey(classes, undefined, className)) : undefined;
+    if (!pc) {
+      const pods = resourceFor('', 'v1', 'pods') as ResourceDef;
+      throw new ApiStatusError(
+        forbiddenStatus(pods, pod.metadata.name ?? '', `no PriorityClass with name ${className} was found`),
+      );
+    }
+    const value = (pc as { value?: unknown }).value;
+    return { priorityOf: () => (typeof value === 'number' ? value : 0) };
+  }
+
   async update(scope: Scope, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
     const name = requireName(scope);
     const { def } = scope;
-    if (scope.subresource === 'scale') return this.updateScale(scope, body);
+    if (scope.subresource === 'scale') return this.updateScale(scope, body, opts);
     if (scope.subresource !== undefined && scope.subresource !== 'status' && scope.subresource !== 'finalize') {
       throw new ApiStatusError(methodNotSupportedStatus(def, 'update'));
     }
@@ -248,12 +290,18 @@ export class RestHandlers {
     }
     if (def.namespaced) obj.metadata.namespace = scope.namespace;
     const precondition = obj.metadata.resourceVersion;
-    return this.writeWithRetry(scope, precondition !== undefined && precondition !== '', (current) => {
-      if (precondition !== undefined && precondition !== '' && precondition !== current.metadata.resourceVersion) {
-        throw new ApiStatusError(conflictStatus(def, name));
-      }
-      return obj;
-    });
+    const ref = managerOf(def, opts, 'Update', scope.subresource);
+    return this.writeWithRetry(
+      scope,
+      precondition !== undefined && precondition !== '',
+      (current) => {
+        if (precondition !== undefined && precondition !== '' && precondition !== current.metadata.resourceVersion) {
+          throw new ApiStatusError(conflictStatus(def, name));
+        }
+        return obj;
+      },
+      { fields: (current, next) => managedFieldsAfterUpdate(current, next, ref, this.clock.now()) },
+    );
   }
 
   async patch(scope: Scope, type: PatchType | undefined, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
@@ -262,24 +310,30 @@ export class RestHandlers {
     if (type === undefined) throw new ApiStatusError(unsupportedMediaTypeStatus());
     if (type === 'apply' && scope.subresource === undefined) return this.serverSideApply(scope, body, opts);
     if (scope.subresource === 'scale') {
-      return this.patchScale(scope, type, body);
+      return this.patchScale(scope, type, body, opts);
     }
     if (scope.subresource !== undefined && scope.subresource !== 'status') {
       throw new ApiStatusError(methodNotSupportedStatus(def, 'patch'));
     }
-    return this.writeWithRetry(scope, false, (current) => {
-      const patched = applyPatch(type, withTypeMeta(def, current), body) as KubeObject;
-      if (typeof patched !== 'object' || patched === null || Array.isArray(patched)) {
-        throw new ApiStatusError(badRequestStatus('the patch did not produce an object'));
-      }
-      patched.metadata ??= {};
-      const rv = patched.metadata.resourceVersion;
-      if (rv !== undefined && rv !== current.metadata.resourceVersion) {
-        throw new ApiStatusError(conflictStatus(def, name));
-      }
-      checkUnknown(patched, opts);
-      return patched;
-    });
+    const ref = managerOf(def, opts, 'Update', scope.subresource);
+    return this.writeWithRetry(
+      scope,
+      false,
+      (current) => {
+        const patched = applyPatch(type, withTypeMeta(def, current), body) as KubeObject;
+        if (typeof patched !== 'object' || patched === null || Array.isArray(patched)) {
+          throw new ApiStatusError(badRequestStatus('the patch did not produce an object'));
+        }
+        patched.metadata ??= {};
+        const rv = patched.metadata.resourceVersion;
+        if (rv !== undefined && rv !== current.metadata.resourceVersion) {
+          throw new ApiStatusError(conflictStatus(def, name));
+        }
+        checkUnknown(patched, opts);
+        return patched;
+      },
+      { fields: (current, next) => managedFieldsAfterUpdate(current, next, ref, this.clock.now()) },
+    );
   }
 
   async delete(scope: Scope, params: DeleteParams = {}): Promise<DeleteResult> {
@@ -412,27 +466,43 @@ export class RestHandlers {
     return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as unknown as KubeObject;
   }
 
-  private async updateScale(scope: Scope, body: unknown): Promise<KubeObject> {
+  private async updateScale(scope: Scope, body: unknown, opts: WriteOptions): Promise<KubeObject> {
     const name = requireName(scope);
     const scale = body as Scale | null;
     if (typeof scale !== 'object' || scale === null || typeof scale.spec !== 'object') {
       throw new ApiStatusError(badRequestStatus('the body must be an autoscaling/v1 Scale'));
     }
     const precondition = scale.metadata?.resourceVersion;
-    const updated = await this.writeWithRetry({ ...scope, subresource: undefined }, !!precondition, (current) => {
-      if (precondition && precondition !== current.metadata.resourceVersion) {
-        throw new ApiStatusError(conflictStatus(scope.def, name));
-      }
-      return applyScale(current, scale);
-    });
+    const updated = await this.writeWithRetry(
+      { ...scope, subresource: undefined },
+      !!precondition,
+      (current) => {
+        if (precondition && precondition !== current.metadata.resourceVersion) {
+          throw new ApiStatusError(conflictStatus(scope.def, name));
+        }
+        return applyScale(current, scale);
+      },
+      {
+        fields: (current, next) =>
+          managedFieldsAfterUpdate(current, next, managerOf(scope.def, opts, 'Update', 'scale'), this.clock.now()),
+      },
+    );
     return scaleOf(updated) as KubeObject;
   }
 
-  private async patchScale(scope: Scope, type: PatchType, body: unknown): Promise<KubeObject> {
-    const updated = await this.writeWithRetry({ ...scope, subresource: undefined }, false, (current) => {
-      const patched = applyPatch(type === 'strategic' ? 'merge' : type, scaleOf(current), body) as Scale;
-      return applyScale(current, patched);
-    });
+  private async patchScale(scope: Scope, type: PatchType, body: unknown, opts: WriteOptions): Promise<KubeObject> {
+    const updated = await this.writeWithRetry(
+      { ...scope, subresource: undefined },
+      false,
+      (current) => {
+        const patched = applyPatch(type === 'strategic' ? 'merge' : type, scaleOf(current), body) as Scale;
+        return applyScale(current, patched);
+      },
+      {
+        fields: (current, next) =>
+          managedFieldsAfterUpdate(current, next, managerOf(scope.def, opts, 'Update', 'scale'), this.clock.now()),
+      },
+    );
     return scaleOf(updated) as KubeObject;
   }
 
@@ -452,20 +522,35 @@ export class RestHandlers {
       );
     }
     if (scope.def.namespaced) obj.metadata.namespace = scope.namespace;
+    const ref = managerOf(scope.def, opts, 'Apply');
     const existing = await this.store.get(this.key(scope, name));
     if (!existing) {
       try {
-        const created = await this.createObject(scope.def, obj);
+        const applied = structuredClone(obj);
+        const created = await this.createObject(scope.def, obj, () =>
+          managedFieldsForApplyCreate(applied, ref, this.clock.now()),
+        );
         return Object.assign(created, { [CREATED]: true });
       } catch (err) {
         if (!(err instanceof ApiStatusError && err.status.reason === 'AlreadyExists')) throw err;
       }
     }
-    return this.writeWithRetry(scope, false, (current) => {
-      const patch = structuredClone(obj) as KubeObject;
-      delete patch.metadata.resourceVersion;
-      return applyStrategicMergePatch(withTypeMeta(scope.def, current), patch) as KubeObject;
-    });
+    let managed: ManagedFieldsEntry[] | undefined;
+    return this.writeWithRetry(
+      scope,
+      false,
+      (current) => {
+        const result = guardApply(() =>
+          serverSideApply(withTypeMeta(scope.def, current), obj, ref, {
+            force: opts.force === true,
+            now: this.clock.now(),
+          }),
+        );
+        managed = result.managedFields;
+        return result.object;
+      },
+      { fields: () => managed },
+    );
   }
 
   // ---- machinery ----------------------------------------------------------------------------------
@@ -478,7 +563,11 @@ export class RestHandlers {
     scope: Scope,
     pinned: boolean,
     mutate: (current: KubeObject) => KubeObject,
-    opts: { bypassStrategy?: boolean } = {},
+    opts: {
+      bypassStrategy?: boolean;
+      /** The new managedFields, from the stored object and the prepared new one; absent: left as they are. */
+      fields?: (current: KubeObject, next: KubeObject) => ManagedFieldsEntry[] | undefined;
+    } = {},
   ): Promise<KubeObject> {
     const name = requireName(scope);
     const { def } = scope;
@@ -487,6 +576,13 @@ export class RestHandlers {
       const current = await this.store.mustGet(key, def, name);
       let next = mutate(structuredClone(current));
       next = this.prepareUpdate(def, next, current, scope.subresource, opts.bypassStrategy === true);
+      if (opts.fields) {
+        const managed = opts.fields(current, next);
+        if (managed) next.metadata.managedFields = managed;
+        else delete next.metadata.managedFields;
+      } else if (current.metadata.managedFields) {
+        next.metadata.managedFields = current.metadata.managedFields;
+      }
       const rv = Number(current.metadata.resourceVersion);
       try {
         if (this.readyToRemove(def, next)) {
@@ -810,4 +906,40 @@ function mustResource(group: string, version: string, plural: string): ResourceD
 
 export function withTypeMeta(def: ResourceDef, obj: KubeObject): KubeObject {
   return { apiVersion: apiVersionOf(def), kind: def.kind, ...obj };
+}
+
+/** Who a write is by, for managedFields: the request's fieldManager or its User-Agent's first word. */
+function managerOf(
+  def: ResourceDef,
+  opts: WriteOptions,
+  operation: 'Apply' | 'Update',
+  subresource?: string,
+): ManagerRef {
+  return {
+    manager: defaultFieldManager(opts.fieldManager, opts.userAgent),
+    operation,
+    apiVersion: apiVersionOf(def),
+    ...(subresource === 'status' || subresource === 'scale' ? { subresource } : {}),
+  };
+}
+
+/** Apply conflicts are a 409 Conflict whose causes name each field and its manager. */
+function guardApply<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ApplyConflictError) {
+      throw new ApiStatusError({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: err.message,
+        reason: 'Conflict',
+        details: { causes: err.causes },
+        code: 409,
+      } as never);
+    }
+    throw err;
+  }
 }

@@ -213,6 +213,20 @@ const topLevel: Record<string, string[]> = {
   'v1/Binding': ['target'],
   'apps/v1/ControllerRevision': ['data', 'revision'],
   'discovery.k8s.io/v1/EndpointSlice': ['addressType', 'endpoints', 'ports'],
+  'rbac.authorization.k8s.io/v1/Role': ['rules'],
+  'rbac.authorization.k8s.io/v1/ClusterRole': ['rules', 'aggregationRule'],
+  'rbac.authorization.k8s.io/v1/RoleBinding': ['subjects', 'roleRef'],
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ['subjects', 'roleRef'],
+  'storage.k8s.io/v1/StorageClass': [
+    'provisioner',
+    'parameters',
+    'reclaimPolicy',
+    'mountOptions',
+    'allowVolumeExpansion',
+    'volumeBindingMode',
+    'allowedTopologies',
+  ],
+  'scheduling.k8s.io/v1/PriorityClass': ['value', 'globalDefault', 'description', 'preemptionPolicy'],
 };
 
 /** The first unknown field path in `obj` (dotted, lists as `[i]`), or undefined. */

@@ -32,10 +32,10 @@ const MAX_WATCH_BACKLOG = 10000;
 
 export function registerWireApi(server: WireServer, rest: RestHandlers): void {
   const call =
-    <R>(fn: (req: Record<string, unknown>) => Promise<R>) =>
-    async (data: unknown): Promise<R> => {
+    <R>(fn: (req: Record<string, unknown>, caller: string) => Promise<R>) =>
+    async (data: unknown, ctx: { conn: { remote: string } }): Promise<R> => {
       try {
-        return await fn(asRecord(data));
+        return await fn(asRecord(data), ctx.conn.remote);
       } catch (err) {
         throw toStatusError(err);
       }
@@ -59,15 +59,15 @@ export function registerWireApi(server: WireServer, rest: RestHandlers): void {
   );
   server.handle(
     'api.create',
-    call((r) => rest.create(scopeOf(r), r.object, writeOpts(r))),
+    call((r, caller) => rest.create(scopeOf(r), r.object, writeOpts(r, caller))),
   );
   server.handle(
     'api.update',
-    call((r) => rest.update(scopeOf(r), r.object, writeOpts(r))),
+    call((r, caller) => rest.update(scopeOf(r), r.object, writeOpts(r, caller))),
   );
   server.handle(
     'api.patch',
-    call((r) => rest.patch(scopeOf(r), patchTypeOf(r.patchType), r.patch, writeOpts(r))),
+    call((r, caller) => rest.patch(scopeOf(r), patchTypeOf(r.patchType), r.patch, writeOpts(r, caller))),
   );
   server.handle(
     'api.delete',
@@ -149,8 +149,9 @@ function watchParams(r: Record<string, unknown>): WatchParams {
   return { ...listParams(r), allowWatchBookmarks: r.allowWatchBookmarks === true };
 }
 
-function writeOpts(r: Record<string, unknown>): WriteOptions {
-  const o: WriteOptions = {};
+/** `caller` is the peer's wire identity (`kube-scheduler/kube-scheduler-0`): its first word names the manager. */
+function writeOpts(r: Record<string, unknown>, caller: string): WriteOptions {
+  const o: WriteOptions = { userAgent: caller };
   const fv = str(r, 'fieldValidation');
   const fm = str(r, 'fieldManager');
   if (fv !== undefined) o.fieldValidation = fv;

@@ -93,6 +93,95 @@ test('apply creates then configures, unchanged on a no-op; client-side and serve
   );
 });
 
+test('server-side apply tracks field managers: conflicts, --force-conflicts, and removing what it no longer applies', async () => {
+  const manifest = (labels: string, replicas: number) =>
+    c.writeFile(
+      'owned.yaml',
+      `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: owned
+  labels: {${labels}}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: owned}}
+  template:
+    metadata: {labels: {app: owned}}
+    spec:
+      containers: [{name: web, image: nginx}]
+`,
+    );
+  await c.k(['apply', '--server-side', '-f', manifest('a: "1", b: "2"', 2)]);
+  await c.k(['apply', '--server-side', '-f', manifest('a: "1"', 2)]);
+  assert.equal(await c.k(['get', 'deploy', 'owned', '-o', 'jsonpath={.metadata.labels}']), '{"a":"1"}');
+  // A label added by another manager survives the applier's next apply.
+  await c.k(['label', 'deploy', 'owned', 'extra=yes']);
+  await c.k(['scale', 'deploy', 'owned', '--replicas=5']);
+  const conflict = await c.kubectl(['apply', '--server-side', '-f', manifest('a: "1"', 2)]);
+  assert.equal(conflict.code, 1);
+  assert.match(
+    conflict.stderr,
+    /^error: Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps\/v1: \.spec\.replicas$/m,
+  );
+  assert.equal(await c.k(['get', 'deploy', 'owned', '-o', 'jsonpath={.spec.replicas}']), '5');
+  await c.k(['apply', '--server-side', '--force-conflicts', '-f', manifest('a: "1"', 2)]);
+  assert.equal(
+    await c.k(['get', 'deploy', 'owned', '-o', 'jsonpath={.spec.replicas} {.metadata.labels}']),
+    '2 {"a":"1","extra":"yes"}',
+  );
+  const managers = JSON.parse(await c.k(['get', 'deploy', 'owned', '-o', 'json', '--show-managed-fields'])) as {
+    metadata: { managedFields: { manager: string; operation: string }[] };
+  };
+  assert.deepEqual(
+    managers.metadata.managedFields.map((m) => `${m.manager}/${m.operation}`),
+    ['kubectl-label/Update', 'kubectl/Apply'],
+  );
+});
+
+test('policy, rbac, networking, storage and scheduling kinds: kubectl create and get print as upstream', async () => {
+  await c.k(['create', 'pdb', 'web-pdb', '--selector=app=web', '--min-available=1']);
+  assert.match(
+    await c.k(['get', 'pdb', 'web-pdb']),
+    /^NAME\s+MIN AVAILABLE\s+MAX UNAVAILABLE\s+ALLOWED DISRUPTIONS\s+AGE\nweb-pdb\s+1\s+N\/A\s+0\s+\d+s\n$/,
+  );
+  await c.k(['create', 'role', 'reader', '--verb=get,list', '--resource=pods']);
+  await c.k(['create', 'rolebinding', 'reader', '--role=reader', '--user=alice', '--serviceaccount=default:default']);
+  assert.match(
+    await c.k(['get', 'rolebinding', 'reader', '-o', 'wide']),
+    /^NAME\s+ROLE\s+AGE\s+USERS\s+GROUPS\s+SERVICEACCOUNTS\nreader\s+Role\/reader\s+\d+s\s+alice\s+default\/default\n$/,
+  );
+  assert.match(await c.k(['get', 'role', 'reader']), /^NAME\s+CREATED AT\nreader\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$/);
+  await c.k(['create', 'ingress', 'web', '--rule=foo.com/=web:80', '--class=nginx']);
+  assert.match(
+    await c.k(['get', 'ing', 'web']),
+    /^NAME\s+CLASS\s+HOSTS\s+ADDRESS\s+PORTS\s+AGE\nweb\s+nginx\s+foo\.com\s+80\s+\d+s\n$/,
+  );
+  // The built-in PriorityClasses exist; a pod gets its class's value; an unknown class is refused.
+  assert.match(await c.k(['get', 'pc', 'system-node-critical']), /system-node-critical\s+2000001000\s+false/);
+  await c.k(['create', 'priorityclass', 'high', '--value=1000']);
+  await c.k(['run', 'prio', '-n', 'kube-public', '--image=nginx', '--overrides={"spec":{"priorityClassName":"high"}}']);
+  assert.equal(await c.k(['get', 'pod', 'prio', '-n', 'kube-public', '-o', 'jsonpath={.spec.priority}']), '1000');
+  await c.k(['delete', 'pod', 'prio', '-n', 'kube-public']); // later tests count every pod
+  const refused = await c.kubectl([
+    'run',
+    'noprio',
+    '--image=nginx',
+    '--overrides={"spec":{"priorityClassName":"nope"}}',
+  ]);
+  assert.equal(
+    refused.stderr.trim(),
+    'Error from server (Forbidden): pods "noprio" is forbidden: no PriorityClass with name nope was found',
+  );
+  await c.k(['apply', '-f', '-'], {
+    input:
+      'apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: fast\n  annotations: {storageclass.kubernetes.io/is-default-class: "true"}\nprovisioner: kemu.dev/hostpath\n',
+  });
+  assert.match(
+    await c.k(['get', 'sc', 'fast']),
+    /^NAME\s+PROVISIONER\s+RECLAIMPOLICY\s+VOLUMEBINDINGMODE\s+ALLOWVOLUMEEXPANSION\s+AGE\nfast \(default\)\s+kemu\.dev\/hostpath\s+Delete\s+Immediate\s+false\s+\d+s\n$/,
+  );
+});
+
 test('get in all its forms: wide, yaml, json, -n, -A, --show-labels, -l, all, several names and types', async () => {
   await c.k(['run', 'p1', '--image=nginx', '--labels=app=p1,tier=web']);
   await c.k(['run', 'p2', '--image=busybox', '--labels=app=p2']);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `kemu` command: a thin dispatcher. `etcd`, `etcdctl` and `apiserver` run a component or tool;
-// `up`/`down`/`status` run the launcher (commands.ts); commands not built yet say so plainly.
+// The `kemu` command: a thin dispatcher. `etcd`, `etcdctl` and `apiserver` run a component or tool
+// directly; everything else (up, down, status, the chaos verbs, …) is a commander program (commands.ts).
 const [command, ...rest] = process.argv.slice(2);
 
 async function main(): Promise<number> {
@@ -19,15 +19,8 @@ async function main(): Promise<number> {
     const { etcdctlMain } = await import('@kemu/etcd/etcdctl/cli');
     return etcdctlMain(rest);
   }
-  if (command === 'up' || command === 'down' || command === 'status' || command === 'drill') {
-    const { clusterMain } = await import('./commands.js');
-    return clusterMain([command, ...rest]);
-  }
-  process.stderr.write(
-    `kemu: '${command ?? ''}' is not available yet. This build has up, down, status, etcd, etcdctl and ` +
-      'apiserver; the scheduler, controllers, nodes, chaos commands and drills are still being built.\n',
-  );
-  return 1;
+  const { clusterMain } = await import('./commands.js');
+  return clusterMain(command === undefined ? ['--help'] : [command, ...rest]);
 }
 
 main().then(

@@ -1,54 +1,66 @@
 import { isKemuError } from '@kemu/runtime';
 import { Command, CommanderError } from 'commander';
+import { registerChaosCommands } from './chaos-commands.js';
 import { downCommand } from './down.js';
+import { registerDrillCommand } from './drills/command.js';
 import { statusCommand } from './status.js';
 import { upCommand } from './up.js';
 
+type SetCode = (code: number) => void;
+/** Adds one or more subcommands to `kemu`; each action reports its exit code through `setCode`. */
+export type CommandRegistrar = (program: Command, setCode: SetCode) => void;
+
 function clusterFlags(cmd: Command): Command {
   return cmd
-    .option('--state-dir <dir>', 'state directory (pid files, logs, etcd data, kubeconfig)', undefined)
+    .option('--state-dir <dir>', 'state directory (pid files, logs, etcd data, kubeconfig; default .kemu)')
     .option('--config <file>', 'cluster YAML (keys: stateDir, etcd, portBase, apiservers, nodes, runtime, profile)')
     .option('--etcd <n>', 'etcd members: 1, 3 or 5 (default 3)')
-    .option('--port-base <port>', 'first port of the 50-port block this cluster uses (default 2379)')
+    .option('--port-base <port>', 'first port of the 200-port block this cluster uses (default 2379)')
     .option('--apiservers <n>', 'kube-apiserver replicas (default 1)')
     .option('--nodes <n>', 'worker nodes (default 3)')
     .option('--runtime <kind>', 'container runtime: process | sim (default process)')
     .option('--profile <p>', 'timing profile: fast | real (default fast)');
 }
 
-/** `kemu up|down|status …`; returns the exit code (2 for usage errors, as the other commands). */
-export async function clusterMain(argv: string[]): Promise<number> {
-  if (argv[0] === 'drill') {
-    const { drillMain } = await import('./drills/command.js');
-    return drillMain(argv.slice(1));
-  }
-  let code = 0;
-  const program = new Command('kemu').exitOverride().showHelpAfterError();
+const registerClusterCommands: CommandRegistrar = (program, setCode) => {
   clusterFlags(program.command('up').description('start the cluster and supervise it'))
-    .option('--detach', 'return once ready, leaving a detached supervisor running')
+    .option('--detach', 'return once every node is Ready, leaving a detached supervisor running')
     .option('--ready-timeout <ms>', 'how long to wait for each step (default 60000)')
     .addOption(new Command().createOption('--supervise', 'internal: run as the detached supervisor').hideHelp())
-    .action(async (opts) => {
-      code = await upCommand(opts);
-    });
+    .action(async (opts) => setCode(await upCommand(opts)));
   clusterFlags(program.command('down').description('stop the supervisor and every component (data is kept)')).action(
-    async (opts) => {
-      code = await downCommand(opts);
-    },
+    async (opts) => setCode(await downCommand(opts)),
   );
-  clusterFlags(program.command('status').description('show every component and the etcd leader'))
+  clusterFlags(program.command('status').description('every component, the etcd leader, node readiness'))
     .option('-o, --output <format>', 'table | json', 'table')
-    .action(async (opts) => {
-      code = await statusCommand(opts);
-    });
+    .action(async (opts) => setCode(await statusCommand(opts)));
+};
+
+/**
+ * Every `kemu` subcommand except the component entry points (`etcd`, `etcdctl`, `apiserver`, which
+ * bin.ts runs directly). Add a command family by adding its registrar here.
+ */
+export const COMMANDS: CommandRegistrar[] = [registerClusterCommands, registerChaosCommands, registerDrillCommand];
+
+/** Runs one `kemu …` command line; returns the exit code (2 for usage errors, 1 for failures). */
+export async function clusterMain(argv: string[]): Promise<number> {
+  let code = 0;
+  const setCode = (c: number): void => {
+    code = c;
+  };
+  const program = new Command('kemu')
+    .exitOverride()
+    .showHelpAfterError()
+    .description('a Kubernetes cluster emulator made of real processes');
+  for (const register of COMMANDS) register(program, setCode);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    // Our own errors are for people: the message, not a stack. Bad topology input is a usage error.
+    // Our own errors are for people: the message as real tools print it, not a stack.
     if (isKemuError(err)) {
-      process.stderr.write(`kemu: ${err.message} (${err.code})\n`);
-      return err.code === 'KEMU_BAD_TOPOLOGY' ? 2 : 1;
+      process.stderr.write(`error: ${err.message}\n`);
+      return err.code === 'KEMU_BAD_TOPOLOGY' || err.code === 'KEMU_BAD_DURATION' ? 2 : 1;
     }
     throw err;
   }

@@ -1,4 +1,12 @@
-import { isAlive, isSameProcess, killLeftovers, readPidFile, removeFile, signalGroup } from './pid-files.js';
+import {
+  isAlive,
+  isSameProcess,
+  killLeftovers,
+  readPidFile,
+  removeFile,
+  signalGroup,
+  sweepStrays,
+} from './pid-files.js';
 import { StateDir } from './state-dir.js';
 import { loadSpec, type UpFlags } from './up.js';
 
@@ -28,7 +36,10 @@ export async function downCommand(flags: UpFlags, out: NodeJS.WritableStream = p
   removeFile(state.supervisorPidFile);
   const killed = await killLeftovers(state.runDir, 3000, (n) => n === 'supervisor');
   if (killed.length > 0) out.write(`stopped unsupervised components: ${killed.join(', ')}\n`);
+  const strays = sweepStrays(state.root);
+  if (strays.length > 0) out.write(`killed ${strays.length} stray process(es) of this cluster\n`);
   removeFile(state.readyFile);
+  removeFile(state.controlFile);
   out.write(`kemu cluster in ${spec.stateDir} is down (data kept; 'kemu up' resumes it)\n`);
   return 0;
 }

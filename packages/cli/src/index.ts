@@ -1,1 +1,9 @@
-export {};
+export * from './addresses.js';
+export * from './chaos.js';
+export * from './component-mains.js';
+export * from './control.js';
+export * from './manifests.js';
+export * from './pid-files.js';
+export * from './state-dir.js';
+export * from './supervisor.js';
+export * from './topology.js';

@@ -34,8 +34,14 @@ export function readPidFile(file: string): PidRecord | undefined {
   return rec;
 }
 
+/**
+ * Written through a temporary file and a rename: a kubelet mirroring the process (static manifest
+ * annotation `kemu.dev/pid-file`) may read it at any moment and must never see half a file.
+ */
 export function writePidFile(file: string, rec: PidRecord): void {
-  fs.writeFileSync(file, `${JSON.stringify(rec)}\n`);
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, `${JSON.stringify({ pid: rec.pid, argv: rec.argv })}\n`);
+  fs.renameSync(tmp, file);
 }
 
 export function removeFile(file: string): void {
@@ -112,4 +118,51 @@ export async function killLeftovers(
     }),
   );
   return killed.sort();
+}
+
+/** The environment variable the supervisor gives every component: the state dir's absolute path. */
+export const STATE_DIR_ENV = 'KEMU_STATE_DIR';
+
+function environHas(pid: number, entry: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(entry);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every live process that belongs to the cluster of `stateDir` by its environment (`KEMU_STATE_DIR`),
+ * except this process and its parent: components, and what they spawned (a kubelet's containers),
+ * even when no pid file names them any more.
+ */
+export function processesOfStateDir(stateDir: string): number[] {
+  const entry = `${STATE_DIR_ENV}=${stateDir}`;
+  const out: number[] = [];
+  let dirs: string[];
+  try {
+    dirs = fs.readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const d of dirs) {
+    if (!/^\d+$/.test(d)) continue;
+    const pid = Number(d);
+    if (pid === process.pid || pid === process.ppid) continue;
+    if (environHas(pid, entry)) out.push(pid);
+  }
+  return out;
+}
+
+/** Kills (SIGKILL) every stray process of the cluster; returns their pids. The last line of "no orphans". */
+export function sweepStrays(stateDir: string): number[] {
+  const pids = processesOfStateDir(stateDir);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  return pids;
 }

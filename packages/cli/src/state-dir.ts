@@ -26,6 +26,10 @@ export class StateDir {
   get kubeconfig(): string {
     return path.join(this.root, 'kubeconfig');
   }
+  /** The supervisor's control channel address and token (control.ts). */
+  get controlFile(): string {
+    return path.join(this.runDir, 'control.json');
+  }
   get supervisorPidFile(): string {
     return path.join(this.runDir, 'supervisor.pid');
   }

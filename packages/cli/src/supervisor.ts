@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import { type Runtime, systemRuntime, type TimerHandle } from '@kemu/runtime';
+import { KemuError, type Runtime, systemRuntime, type TimerHandle } from '@kemu/runtime';
 import { execa } from 'execa';
-import { removeFile, signalGroup, writePidFile } from './pid-files.js';
+import { removeFile, STATE_DIR_ENV, signalGroup, writePidFile } from './pid-files.js';
 import { type StateDir, writeFileAtomic } from './state-dir.js';
 
 /** One running child as the supervisor sees it; the real one is an execa subprocess. */
@@ -12,10 +12,11 @@ export interface SpawnedProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-export type Spawner = (argv: string[], logFile: string) => SpawnedProcess;
+/** `env` is added to the supervisor's own environment. */
+export type Spawner = (argv: string[], logFile: string, env: Record<string, string>) => SpawnedProcess;
 
 /** Spawns with execa into a new process group (detached) with stdout/stderr appended to a log file. */
-export const execaSpawner: Spawner = (argv, logFile) => {
+export const execaSpawner: Spawner = (argv, logFile, env) => {
   // A real file descriptor, not `{file}`: execa would pipe through this process, and a component
   // must keep its log (and not get EPIPE) when the supervisor dies.
   const fd = fs.openSync(logFile, 'a') as 3;
@@ -27,7 +28,7 @@ export const execaSpawner: Spawner = (argv, logFile) => {
     reject: false,
     cleanup: false,
     buffer: false,
-    env: { ...process.env, FORCE_COLOR: '0' },
+    env: { ...process.env, FORCE_COLOR: '0', ...env },
   });
   fs.closeSync(fd);
   const pid = sub.pid;
@@ -40,7 +41,11 @@ export const execaSpawner: Spawner = (argv, logFile) => {
   };
 };
 
-export type ComponentState = 'running' | 'backoff' | 'stopping' | 'stopped' | 'failed';
+/**
+ * `running`; `paused` (SIGSTOPped by `kemu pause`); `backoff` (died, restart pending); `stopping`;
+ * `stopped` (on purpose: `kemu stop` or shutdown; not restarted until `kemu start`).
+ */
+export type ComponentState = 'running' | 'paused' | 'backoff' | 'stopping' | 'stopped';
 
 export interface ComponentStatus {
   name: string;
@@ -70,7 +75,26 @@ export type SupervisorEvent =
       planned: boolean;
     }
   | { event: 'restart'; component: string; restarts: number; backoffMs: number }
-  | { event: 'stop'; component: string; pid: number | null; forced: boolean };
+  | { event: 'stop'; component: string; pid: number | null; forced: boolean }
+  | { event: 'signal'; component: string; pid: number | null; signal: NodeJS.Signals; by: string };
+
+/** A chaos request the supervisor cannot carry out (unknown component, wrong state). */
+export class SupervisorActionError extends KemuError {
+  constructor(code: 'KEMU_UNKNOWN_COMPONENT' | 'KEMU_BAD_STATE', message: string) {
+    super(code, message);
+  }
+}
+
+export type ChaosAction = 'kill' | 'stop' | 'start' | 'restart' | 'pause' | 'resume';
+export const CHAOS_ACTIONS: readonly ChaosAction[] = ['kill', 'stop', 'start', 'restart', 'pause', 'resume'];
+
+export interface ActionResult {
+  component: string;
+  action: ChaosAction;
+  /** The pid acted on (kill, pause, resume, stop) or started (start, restart). */
+  pid: number | null;
+  state: ComponentState;
+}
 
 export interface SupervisorOptions {
   state: StateDir;
@@ -84,6 +108,8 @@ export interface SupervisorOptions {
   /** SIGTERM → SIGKILL deadline. */
   stopTimeoutMs?: number;
   onEvent?: (e: SupervisorEvent) => void;
+  /** Added to every component's environment. */
+  env?: Record<string, string>;
 }
 
 interface Entry {
@@ -111,6 +137,7 @@ export class Supervisor {
   private readonly resetBackoffAfterMs: number;
   private readonly stopTimeoutMs: number;
   private readonly onEvent: ((e: SupervisorEvent) => void) | undefined;
+  private readonly env: Record<string, string>;
   private readonly entries = new Map<string, Entry>();
 
   constructor(opts: SupervisorOptions) {
@@ -122,6 +149,7 @@ export class Supervisor {
     this.resetBackoffAfterMs = opts.resetBackoffAfterMs ?? 10_000;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 5_000;
     this.onEvent = opts.onEvent;
+    this.env = opts.env ?? {};
     this.state.ensure();
   }
 
@@ -166,9 +194,12 @@ export class Supervisor {
       this.persist();
       return;
     }
+    const wasPaused = entry.status.state === 'paused';
     entry.status.state = 'stopping';
     this.persist();
     proc.kill('SIGTERM');
+    // A paused process would sit on the SIGTERM until the deadline: let it handle it now.
+    if (wasPaused) proc.kill('SIGCONT');
     let forced = false;
     const timer = this.runtime.setTimeout(() => {
       forced = true;
@@ -179,6 +210,102 @@ export class Supervisor {
     // Whatever the leader left in its group goes too.
     proc.kill('SIGKILL');
     this.record({ event: 'stop', component: name, pid: proc.pid ?? null, forced });
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /**
+   * The chaos verbs (`kemu kill|stop|start|restart|pause|resume NAME`):
+   * - kill: SIGKILL to the process group; the supervisor sees a crash and restarts it after backoff,
+   *   as a kubelet restarts a static pod.
+   * - stop: SIGTERM (SIGKILL after the deadline), marked stopped on purpose: not restarted until start.
+   * - start: starts a stopped (or backing-off) component now, with a fresh backoff.
+   * - restart: stop, then start.
+   * - pause / resume: SIGSTOP / SIGCONT to the process group (it keeps its sockets, answers nothing).
+   */
+  async act(action: ChaosAction, name: string): Promise<ActionResult> {
+    const entry = this.entries.get(name);
+    if (!entry) {
+      throw new SupervisorActionError(
+        'KEMU_UNKNOWN_COMPONENT',
+        `unknown component "${name}"; supervised: ${this.names().join(', ')}`,
+      );
+    }
+    const pid = entry.proc?.pid ?? null;
+    const result = (p: number | null): ActionResult => ({
+      component: name,
+      action,
+      pid: p,
+      state: entry.status.state,
+    });
+    switch (action) {
+      case 'kill': {
+        const proc = this.requireRunning(entry, action);
+        this.signal(entry, proc, 'SIGKILL', action);
+        return result(pid);
+      }
+      case 'pause': {
+        const proc = this.requireRunning(entry, action);
+        this.signal(entry, proc, 'SIGSTOP', action);
+        entry.status.state = 'paused';
+        this.persist();
+        return result(pid);
+      }
+      case 'resume': {
+        const proc = entry.proc;
+        if (!proc || entry.status.state !== 'paused') {
+          throw new SupervisorActionError('KEMU_BAD_STATE', `${name} is not paused (state ${entry.status.state})`);
+        }
+        this.signal(entry, proc, 'SIGCONT', action);
+        entry.status.state = 'running';
+        this.persist();
+        return result(pid);
+      }
+      case 'stop':
+        if (!entry.wanted && entry.status.state === 'stopped') return result(null);
+        await this.stop(name);
+        return result(pid);
+      case 'start':
+        if (entry.proc) return result(pid);
+        this.startAgain(entry);
+        return result(entry.status.pid);
+      case 'restart':
+        await this.stop(name);
+        this.startAgain(entry);
+        return result(entry.status.pid);
+    }
+  }
+
+  private requireRunning(entry: Entry, action: ChaosAction): SpawnedProcess {
+    if (!entry.proc || entry.status.state === 'stopping') {
+      throw new SupervisorActionError(
+        'KEMU_BAD_STATE',
+        `cannot ${action} ${entry.spec.name}: it is not running (state ${entry.status.state})`,
+      );
+    }
+    if (action === 'pause' && entry.status.state === 'paused') {
+      throw new SupervisorActionError('KEMU_BAD_STATE', `${entry.spec.name} is already paused`);
+    }
+    return entry.proc;
+  }
+
+  private signal(entry: Entry, proc: SpawnedProcess, signal: NodeJS.Signals, by: string): void {
+    this.record({ event: 'signal', component: entry.spec.name, pid: proc.pid ?? null, signal, by });
+    proc.kill(signal);
+  }
+
+  private startAgain(entry: Entry): void {
+    entry.wanted = true;
+    entry.restartTimer?.cancel();
+    entry.restartTimer = undefined;
+    entry.consecutiveCrashes = 0;
+    this.launch(entry);
   }
 
   async stopAll(): Promise<void> {
@@ -193,7 +320,13 @@ export class Supervisor {
 
   private launch(entry: Entry): void {
     const { spec } = entry;
-    const proc = this.spawn(spec.argv, this.state.componentLog(spec.name));
+    // Every process of the cluster (and what it spawns, such as a kubelet's containers) carries the
+    // state dir in its environment, so a later `up`/`down` can find strays no pid file names.
+    const proc = this.spawn(spec.argv, this.state.componentLog(spec.name), {
+      ...this.env,
+      [STATE_DIR_ENV]: this.state.root,
+      KEMU_COMPONENT: spec.name,
+    });
     entry.proc = proc;
     entry.startedMono = this.runtime.monotonic();
     entry.status.pid = proc.pid ?? null;

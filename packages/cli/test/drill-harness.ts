@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DrillReport } from '../src/drills/report.js';
-import { readCmdline } from '../src/pid-files.js';
+import { processesOfStateDir } from '../src/pid-files.js';
+import { PORT_BLOCK } from '../src/topology.js';
 
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'bin.js');
 export const PACKAGES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -35,7 +36,7 @@ export function kemu(args: string[], timeoutMs = 120_000): Promise<RunResult> {
   });
 }
 
-/** A port base whose 50-port block is free right now (checked, not assumed). */
+/** A port base whose block of PORT_BLOCK ports is free right now (checked, not assumed). */
 export async function freeBlock(): Promise<number> {
   const canListen = (port: number): Promise<boolean> =>
     new Promise((resolve) => {
@@ -44,22 +45,11 @@ export async function freeBlock(): Promise<number> {
       s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 800) * 50;
-    const checks = await Promise.all(Array.from({ length: 50 }, (_, i) => canListen(base + i)));
+    const base = 20_000 + Math.floor(Math.random() * 200) * PORT_BLOCK;
+    const checks = await Promise.all(Array.from({ length: PORT_BLOCK }, (_, i) => canListen(base + i)));
     if (checks.every(Boolean)) return base;
   }
   throw new Error('no free port block');
-}
-
-/** Pids whose command line mentions `needle` (the state dir or the port base). */
-function processesMentioning(needles: string[]): number[] {
-  const found: number[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    const cmd = readCmdline(Number(d));
-    if (cmd?.some((a) => needles.some((n) => a.includes(n)))) found.push(Number(d));
-  }
-  return found;
 }
 
 export class CliCluster {
@@ -96,6 +86,14 @@ export class CliCluster {
     };
   }
 
+  /** The apiserver's HTTP port, from the kubeconfig `kemu up` wrote. */
+  apiserverPort(): number {
+    const kc = fs.readFileSync(path.join(this.stateDir, 'kubeconfig'), 'utf8');
+    const m = /server: http:\/\/127\.0\.0\.1:(\d+)/.exec(kc);
+    if (!m) throw new Error(`no server in the kubeconfig:\n${kc}`);
+    return Number(m[1]);
+  }
+
   /** The tail of every component log, for assertion messages. */
   logs(lines = 20): string {
     const dir = path.join(this.stateDir, 'logs');
@@ -107,24 +105,15 @@ export class CliCluster {
   }
 
   async destroy(): Promise<void> {
-    // A drill that died mid-way may have left the supervisor frozen (the stop stopgap): thaw it first.
-    const sup = path.join(this.stateDir, 'run', 'supervisor.pid');
-    try {
-      const pid = (JSON.parse(fs.readFileSync(sup, 'utf8')) as { pid: number }).pid;
-      process.kill(pid, 'SIGCONT');
-    } catch {
-      // not there
-    }
     await kemu(['down', ...this.flags], 60_000);
-    const needles = [this.stateDir, `127.0.0.1:${this.portBase}`, `127.0.0.1:${this.portBase + 30}`];
-    for (const pid of processesMentioning(needles)) {
-      for (const target of [-pid, pid]) {
-        try {
-          process.kill(target, 'SIGCONT');
-          process.kill(target, 'SIGKILL');
-        } catch {
-          // gone
-        }
+    // Whatever is still there (a failed test, a hung supervisor): every process carries the state dir
+    // in its environment; paused ones must be continued to die.
+    for (const pid of processesOfStateDir(this.stateDir)) {
+      try {
+        process.kill(pid, 'SIGCONT');
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
       }
     }
     if (!process.env.KEMU_KEEP_TEST_DIRS) fs.rmSync(this.dir, { recursive: true, force: true });

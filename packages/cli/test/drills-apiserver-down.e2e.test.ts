@@ -30,7 +30,7 @@ test('drill list names the drills with one-line titles; bad names and missing cl
   try {
     const none = await kemu(['drill', 'run', 'apiserver-down', '--state-dir', empty]);
     assert.equal(none.code, 3, none.stderr);
-    assert.match(none.stderr, /kemu drill: (no running cluster|this cluster has no kube-apiserver)/);
+    assert.match(none.stderr, /error: (no running cluster|this cluster has no kube-apiserver)/);
   } finally {
     fs.rmSync(empty, { recursive: true, force: true });
   }
@@ -51,7 +51,7 @@ test('apiserver-down: kubectl cannot connect, components keep running, everythin
   assert.match(
     refused.detail,
     new RegExp(
-      `^The connection to the server 127\\.0\\.0\\.1:${cluster.portBase + 20} was refused - did you specify the right host or port\\?$`,
+      `^The connection to the server 127\\.0\\.0\\.1:${cluster.apiserverPort()} was refused - did you specify the right host or port\\?$`,
     ),
   );
   for (const name of [
@@ -62,7 +62,7 @@ test('apiserver-down: kubectl cannot connect, components keep running, everythin
     assert.equal(report.checks.find((c) => c.name === name)?.ok, true, `${name}\n${why}`);
   }
   const tl = report.timeline;
-  const stop = tl.findIndex((e) => e.kind === 'fault' && /^stopped apiserver-0/.test(e.message));
+  const stop = tl.findIndex((e) => e.kind === 'fault' && /^stopped kube-apiserver/.test(e.message));
   const back = tl.findIndex((e) => e.kind === 'observed' && e.message === 'apiserver ready again');
   assert.ok(stop > 0 && back > stop, why);
   assert.ok(
@@ -77,5 +77,5 @@ test('apiserver-down: kubectl cannot connect, components keep running, everythin
   const status = JSON.parse((await kemu(['status', ...cluster.flags, '-o', 'json'])).stdout) as {
     components: { name: string; state: string }[];
   };
-  assert.equal(status.components.find((c) => c.name === 'apiserver-0')?.state, 'running');
+  assert.equal(status.components.find((c) => c.name === 'kube-apiserver')?.state, 'running');
 });

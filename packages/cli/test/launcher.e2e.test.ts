@@ -1,6 +1,7 @@
 /**
- * `kemu up --detach` / `status` / `down` as real processes: a detached supervisor, 3 real etcd
- * members (and the apiserver when this build has it), SIGKILLs of a member and of the supervisor.
+ * The real `kemu` bin against a real cluster (3 etcd members, the apiserver, and whatever other
+ * components this build has) in a temp state dir on a free port block: up --detach, status, the chaos
+ * verbs, partition/heal, down/up keeping data, and no orphans after a SIGKILLed supervisor.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -11,10 +12,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { bytesToString, EtcdClient, wireConnectionFactory } from '@kemu/etcd';
-import { isAlive, readCmdline, readPidFile } from '../src/pid-files.js';
+import { COMPONENT_MAINS } from '../src/component-mains.js';
+import { isAlive, processesOfStateDir, readPidFile } from '../src/pid-files.js';
 import type { ClusterStatus } from '../src/status.js';
-import { APISERVER_MAIN } from '../src/topology.js';
+import { PORT_BLOCK } from '../src/topology.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'bin.js');
 const run = promisify(execFile);
@@ -22,6 +23,20 @@ const run = promisify(execFile);
 async function kemu(...args: string[]): Promise<{ stdout: string; stderr: string }> {
   return run(process.execPath, [BIN, ...args], { timeout: 90_000 });
 }
+
+/** Runs kemu expecting failure; returns its exit code and stderr. */
+async function kemuFails(...args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    await kemu(...args);
+  } catch (err) {
+    const e = err as { code?: number; stderr?: string };
+    return { code: e.code ?? -1, stderr: e.stderr ?? '' };
+  }
+  throw new Error(`kemu ${args.join(' ')} succeeded, expected a failure`);
+}
+
+/** Log tails of the cluster under test, for failure messages (set once the state dir is known). */
+let clusterLogs: () => string = () => '';
 
 async function waitFor<T>(
   what: string,
@@ -37,12 +52,14 @@ async function waitFor<T>(
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}\n${clusterLogs()}`);
+    }
+    await new Promise((r) => setTimeout(r, 150));
   }
 }
 
-/** A port base whose 50-port block is free right now (checked, not assumed). */
+/** A port base whose whole block is free right now (checked, not assumed). */
 async function freeBlock(): Promise<number> {
   const canListen = (port: number): Promise<boolean> =>
     new Promise((resolve) => {
@@ -51,37 +68,48 @@ async function freeBlock(): Promise<number> {
       s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 800) * 50;
-    const checks = await Promise.all(Array.from({ length: 50 }, (_, i) => canListen(base + i)));
+    const base = 20_000 + Math.floor(Math.random() * 50) * PORT_BLOCK;
+    const checks = await Promise.all(Array.from({ length: PORT_BLOCK }, (_, i) => canListen(base + i)));
     if (checks.every(Boolean)) return base;
   }
   throw new Error('no free port block');
 }
 
-/** Every pid we can see that runs something from this state dir (cmdline mentions it). */
-function processesOf(stateDir: string): number[] {
-  const found: number[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const cmd = readCmdline(Number(d));
-    if (cmd?.some((a) => a.includes(stateDir))) found.push(Number(d));
-  }
-  return found;
-}
-
-describe('kemu up / status / down', () => {
+describe('kemu up / chaos / down', () => {
   let dir: string;
   let stateDir: string;
   let portBase: number;
-  const flags = (): string[] => ['--state-dir', stateDir, '--port-base', String(portBase)];
+  const flags = (): string[] => ['--state-dir', stateDir];
   const status = async (): Promise<ClusterStatus> =>
     JSON.parse((await kemu('status', ...flags(), '-o', 'json')).stdout) as ClusterStatus;
-  const etcdClient = (): EtcdClient =>
-    new EtcdClient({
-      endpoints: [0, 1, 2].map((i) => `127.0.0.1:${portBase + i}`),
-      connect: wireConnectionFactory({ identity: 'test/launcher' }),
+  const comp = (st: ClusterStatus, name: string) => {
+    const c = st.components.find((x) => x.name === name);
+    assert.ok(c, `no ${name} in status`);
+    return c;
+  };
+  const kubectl = (...args: string[]) =>
+    run('kubectl', [...args, '--request-timeout=5s', '--cache-dir', path.join(dir, 'kube-cache')], {
+      env: { ...process.env, KUBECONFIG: path.join(stateDir, 'kubeconfig') },
+      timeout: 30_000,
     });
-  const apiserverBuilt = fs.existsSync(APISERVER_MAIN);
+  clusterLogs = (): string => {
+    const out: string[] = [];
+    for (const f of ['supervisor.log', 'kube-apiserver.log', 'etcd-0.log']) {
+      try {
+        out.push(
+          `--- ${f}\n${fs
+            .readFileSync(path.join(stateDir, 'logs', f), 'utf8')
+            .split('\n')
+            .slice(-15)
+            .join('\n')}`,
+        );
+      } catch {
+        // not written
+      }
+    }
+    return out.join('\n');
+  };
+  const apiserverBuilt = fs.existsSync(COMPONENT_MAINS.apiserver);
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kemu-launcher-'));
@@ -95,27 +123,25 @@ describe('kemu up / status / down', () => {
     } catch {
       // fall through to the hard cleanup
     }
-    // Whatever is still there (a failed test, a hung supervisor): kill its process group.
-    for (const pid of processesOf(stateDir)) {
+    // Whatever is still there (a failed test, a hung supervisor): kill it.
+    for (const pid of processesOfStateDir(stateDir)) {
       try {
-        process.kill(-pid, 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
+        // gone
       }
     }
+    const sup = readPidFile(path.join(stateDir, 'run', 'supervisor.pid'));
+    if (sup && isAlive(sup.pid)) process.kill(sup.pid, 'SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('up --detach brings 3 etcd members with a leader; status shows them', async (t) => {
+  test('up --detach brings the cluster up; status shows every component; a second up is refused', async (t) => {
     const started = Date.now();
-    const up = await kemu('up', '--detach', ...flags(), '--etcd', '3');
+    const up = await kemu('up', '--detach', ...flags(), '--port-base', String(portBase), '--etcd', '3');
     t.diagnostic(`up took ${Date.now() - started} ms`);
     assert.match(up.stdout, /etcd has a leader: etcd-\d \(term \d+\)/);
-    assert.match(up.stdout, /not available in this build/);
+    assert.match(up.stdout, /cluster ready in/);
     const st = await status();
     assert.equal(st.supervisor.running, true);
     const etcd = st.components.filter((c) => c.kind === 'etcd');
@@ -127,31 +153,48 @@ describe('kemu up / status / down', () => {
     }
     assert.match(st.etcd.leader ?? '', /^etcd-\d$/);
     assert.ok((st.etcd.term ?? 0) >= 1);
-    const apiserver = st.components.find((c) => c.kind === 'kube-apiserver');
-    if (apiserverBuilt) {
-      assert.equal(apiserver?.state, 'running');
-      const kubeconfig = fs.readFileSync(path.join(stateDir, 'kubeconfig'), 'utf8');
-      assert.match(kubeconfig, new RegExp(`server: http://127.0.0.1:${portBase + 20}`));
-      assert.match(up.stdout, /export KUBECONFIG=/);
-    } else {
-      assert.equal(apiserver?.state, 'not available');
+    for (const c of st.components) {
+      const built = fs.existsSync(path.join(stateDir, 'run', `${c.name}.pid`));
+      assert.equal(c.state === 'running', built, `${c.name}: ${c.state}`);
     }
-    // A second supervisor on the same state dir is refused, and the first keeps running.
-    await assert.rejects(kemu('up', '--detach', ...flags()), /KEMU_CLUSTER_RUNNING/);
+    if (apiserverBuilt) {
+      assert.equal(comp(st, 'kube-apiserver').state, 'running');
+      const kubeconfig = fs.readFileSync(path.join(stateDir, 'kubeconfig'), 'utf8');
+      assert.match(kubeconfig, new RegExp(`server: http://127.0.0.1:${portBase + 10}`));
+      assert.match(up.stdout, /export KUBECONFIG=/);
+      // The pid file a static manifest points at: {pid, argv} of the live process.
+      const rec = readPidFile(path.join(stateDir, 'run', 'kube-apiserver.pid'));
+      assert.equal(rec?.pid, comp(st, 'kube-apiserver').pid);
+      assert.ok(fs.existsSync(path.join(stateDir, 'nodes', 'control-plane', 'manifests', 'kube-apiserver.yaml')));
+    }
+    const again = await kemuFails('up', '--detach', ...flags());
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^error: a kemu supervisor \(pid \d+\) already runs the cluster/);
     assert.equal((await status()).supervisor.pid, st.supervisor.pid);
     const table = await kemu('status', ...flags());
     assert.match(table.stdout, /etcd-0 .*running/);
+    const bad = await kemuFails('kill', 'foo', ...flags());
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^error: unknown component "foo"; known: etcd-0, etcd-1, etcd-2/);
   });
 
-  test('a SIGKILLed etcd member is restarted by the supervisor', async () => {
+  test('kill etcd-leader: restarted by the supervisor, a new leader, writes resume', {
+    skip: !apiserverBuilt,
+  }, async () => {
     const before = await status();
-    const victim = before.components.find((c) => c.name === 'etcd-1');
-    assert.ok(victim?.pid);
-    process.kill(victim.pid, 'SIGKILL');
-    const after = await waitFor('etcd-1 restarted', async () => {
-      const st = await status();
-      const c = st.components.find((x) => x.name === 'etcd-1');
-      return c && c.state === 'running' && c.pid !== null && c.pid !== victim.pid ? c : undefined;
+    const oldLeader = before.etcd.leader!;
+    const victim = comp(before, oldLeader);
+    const out = await kemu('kill', 'etcd-leader', ...flags());
+    assert.match(out.stdout, new RegExp(`killed etcd-leader \\(${oldLeader}\\) \\(pid ${victim.pid}\\)`));
+    await waitFor('a leader again', async () => ((await status()).etcd.leader ? true : undefined));
+    // kubectl retries nothing on a 5xx: the write succeeds once the apiserver's etcd client has a leader.
+    await waitFor(
+      'a write through kubectl',
+      async () => (await kubectl('create', 'configmap', 'after-leader-kill', '--from-literal=k=v')).stdout,
+    );
+    const after = await waitFor('the old leader restarted', async () => {
+      const c = comp(await status(), oldLeader);
+      return c.state === 'running' && c.pid !== victim.pid ? c : undefined;
     });
     assert.equal(after.restarts, 1);
     const events = fs
@@ -160,53 +203,121 @@ describe('kemu up / status / down', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { event: string; component: string; signal?: string; planned?: boolean });
     assert.ok(
-      events.some((e) => e.event === 'exit' && e.component === 'etcd-1' && e.signal === 'SIGKILL' && !e.planned),
+      events.some((e) => e.event === 'exit' && e.component === oldLeader && e.signal === 'SIGKILL' && !e.planned),
     );
-    assert.ok(events.some((e) => e.event === 'restart' && e.component === 'etcd-1'));
+  });
+
+  test('stop kube-apiserver: kubectl cannot connect and it stays down; start: kubectl works', {
+    skip: !apiserverBuilt,
+  }, async () => {
+    await kemu('stop', 'kube-apiserver', ...flags());
+    const st = await status();
+    assert.equal(comp(st, 'kube-apiserver').state, 'stopped');
+    assert.equal(st.apiserver.reachable, false);
+    const refused = await kubectl('get', 'configmaps').then(
+      () => undefined,
+      (e: { stderr?: string }) => e.stderr ?? '',
+    );
+    assert.match(refused ?? 'kubectl succeeded', /connection refused|was refused/);
+    // Stopped on purpose: not restarted behind our back.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(comp(await status(), 'kube-apiserver').state, 'stopped');
+    await kemu('start', 'kube-apiserver', ...flags());
+    const got = await waitFor(
+      'kubectl works again',
+      async () => (await kubectl('get', 'configmap', 'after-leader-kill', '-o', 'name')).stdout,
+    );
+    assert.equal(got.trim(), 'configmap/after-leader-kill');
+  });
+
+  test('pause/resume an etcd member; partition one from the others, then heal', async () => {
+    await kemu('pause', 'etcd-0', ...flags());
+    assert.equal(comp(await status(), 'etcd-0').state, 'paused');
+    await kemu('resume', 'etcd-0', ...flags());
+    assert.equal(comp(await status(), 'etcd-0').state, 'running');
+
+    const st = await status();
+    const follower = st.components.find((c) => c.kind === 'etcd' && !c.etcd?.isLeader)!;
+    const others = st.components.filter((c) => c.kind === 'etcd' && c.name !== follower.name).map((c) => c.name);
+    const out = await kemu('partition', follower.name, '--from', others.join(','), '--for', '60s', ...flags());
+    assert.equal(out.stdout.match(/^partitioned /gm)?.length, 3);
+    const rules = async (port: number) =>
+      (
+        (await (await fetch(`http://127.0.0.1:${port}/faults`)).json()) as {
+          rules: Array<{ action: string; a: string[]; b: string[] }>;
+        }
+      ).rules;
+    const r = await rules(portBase + 5 + Number(follower.name.slice(5)));
+    assert.deepEqual(
+      r.map((x) => [x.action, x.a, x.b]),
+      [['partition', [`etcd/${follower.name}`], others.map((n) => `etcd/${n}`)]],
+    );
+    // Cut off, the follower campaigns (pre-vote keeps the others' term) and learns no new leader.
+    await waitFor('the partitioned member loses its leader', async () => {
+      const c = comp(await status(), follower.name);
+      return c.etcd && c.etcd.leaderName === '' ? true : undefined;
+    });
+    if (apiserverBuilt) await kubectl('create', 'configmap', 'during-partition', '--from-literal=k=v');
+    const healed = await kemu('heal', ...flags());
+    assert.match(healed.stdout, /healed: removed 3 fault rule\(s\)/);
+    assert.deepEqual(await rules(portBase + 5 + Number(follower.name.slice(5))), []);
+    await waitFor('the member follows the leader again', async () => {
+      const s = await status();
+      const c = comp(s, follower.name);
+      return c.etcd && c.etcd.leaderName === s.etcd.leader ? true : undefined;
+    });
   });
 
   test('SIGKILL of the supervisor, then up again: no orphan, data survives', async () => {
-    const client = etcdClient();
-    try {
-      await client.put('launcher/key', 'survives');
-    } finally {
-      await client.close();
-    }
     const before = await status();
-    const oldPids = before.components.filter((c) => c.kind === 'etcd').map((c) => c.pid!);
+    const oldPids = before.components.filter((c) => c.pid !== null).map((c) => c.pid!);
     const sup = readPidFile(path.join(stateDir, 'run', 'supervisor.pid'));
     assert.ok(sup);
     process.kill(sup.pid, 'SIGKILL');
     await waitFor('supervisor gone', () => (isAlive(sup.pid) ? undefined : true));
-    // The members outlive it (own process groups): these are the would-be orphans.
+    // The components outlive it (own process groups): these are the would-be orphans.
     assert.ok(oldPids.every(isAlive));
+    assert.equal((await status()).components.find((c) => c.pid !== null)?.state, 'unsupervised');
 
     await kemu('up', '--detach', ...flags());
-    await waitFor('old members gone', () => (oldPids.some(isAlive) ? undefined : true), 10_000);
+    await waitFor('old processes gone', () => (oldPids.some(isAlive) ? undefined : true), 10_000);
     const st = await status();
     assert.equal(st.supervisor.running, true);
     assert.notEqual(st.supervisor.pid, sup.pid);
-    for (const c of st.components.filter((x) => x.kind === 'etcd')) {
-      assert.equal(c.state, 'running');
+    for (const c of st.components.filter((x) => x.state !== 'not available')) {
+      assert.equal(c.state, 'running', c.name);
       assert.ok(!oldPids.includes(c.pid!));
     }
-    const c2 = etcdClient();
-    try {
-      const kv = await c2.get('launcher/key');
-      assert.equal(kv && bytesToString(kv.value), 'survives');
-    } finally {
-      await c2.close();
+    // Exactly the new components carry the state dir: nothing from the old run is left.
+    const current = st.components.filter((c) => c.pid !== null).map((c) => c.pid!);
+    assert.deepEqual(processesOfStateDir(stateDir).sort(), [...current].sort());
+    if (apiserverBuilt) {
+      const got = await waitFor(
+        'the configmap',
+        async () => (await kubectl('get', 'configmap', 'during-partition', '-o', 'name')).stdout,
+      );
+      assert.equal(got.trim(), 'configmap/during-partition');
     }
   });
 
-  test('down leaves no process', async () => {
+  test('down leaves no process; up again on the same state dir keeps the data', async () => {
     const st = await status();
     const pids = [st.supervisor.pid!, ...st.components.filter((c) => c.pid !== null).map((c) => c.pid!)];
     await kemu('down', ...flags());
     await waitFor('every process gone', () => (pids.some(isAlive) ? undefined : true), 10_000);
-    assert.deepEqual(processesOf(stateDir), []);
+    assert.deepEqual(processesOfStateDir(stateDir), []);
     const after = await status();
     assert.equal(after.supervisor.running, false);
     assert.ok(after.components.every((c) => c.pid === null));
+    assert.equal(
+      (await kemuFails('kill', 'etcd-0', ...flags())).stderr.trim(),
+      `error: no kemu supervisor is running for ${stateDir}; start the cluster with 'kemu up'`,
+    );
+    if (!apiserverBuilt) return;
+    await kemu('up', '--detach', ...flags());
+    const got = await kubectl('get', 'configmaps', '-o', 'name');
+    assert.match(got.stdout, /configmap\/after-leader-kill/);
+    assert.match(got.stdout, /configmap\/during-partition/);
+    await kemu('down', ...flags());
   });
 });

@@ -4,8 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ManualRuntime } from '@kemu/runtime';
+import { ControlServer, SupervisorControl } from '../src/control.js';
+import { writePidFile } from '../src/pid-files.js';
 import { StateDir } from '../src/state-dir.js';
-import { type SpawnedProcess, Supervisor, type SupervisorEvent } from '../src/supervisor.js';
+import { type SpawnedProcess, Supervisor, SupervisorActionError, type SupervisorEvent } from '../src/supervisor.js';
 
 /** A fake child: exits when told to, or on SIGTERM unless it ignores it. */
 class FakeChild implements SpawnedProcess {
@@ -13,12 +15,14 @@ class FakeChild implements SpawnedProcess {
   readonly pid = FakeChild.nextPid++;
   readonly signals: string[] = [];
   private finish!: (r: { code: number | null; signal: string | null }) => void;
+  env: Record<string, string> = {};
   readonly exited = new Promise<{ code: number | null; signal: string | null }>((r) => {
     this.finish = r;
   });
   constructor(private readonly ignoreTerm: boolean) {}
   kill(signal: NodeJS.Signals): void {
     this.signals.push(signal);
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT') return;
     if (signal === 'SIGKILL' || !this.ignoreTerm) this.finish({ code: null, signal });
   }
   crash(): void {
@@ -34,8 +38,9 @@ function setup(ignoreTerm = false) {
   const sup = new Supervisor({
     state: new StateDir(dir),
     runtime,
-    spawn: () => {
+    spawn: (_argv, _log, env) => {
       const c = new FakeChild(ignoreTerm);
+      c.env = env;
       children.push(c);
       return c;
     },
@@ -112,4 +117,105 @@ test('stopAll stops the apiserver before the etcd members it uses', async (t) =>
   assert.ok(children.every((c) => c.signals[0] === 'SIGTERM'));
   assert.ok(sup.status().every((s) => s.state === 'stopped' && s.pid === null));
   assert.equal(events.filter((e) => e.event === 'restart').length, 0);
+});
+
+test('chaos verbs: kill is a crash (restarted), stop is on purpose (not restarted until start), pause/resume', async (t) => {
+  const { runtime, children, events, sup, dir, cleanup } = setup();
+  t.after(cleanup);
+  sup.start({ name: 'etcd-0', kind: 'etcd', argv: ['node', 'a'] });
+  assert.equal(children[0]?.env.KEMU_STATE_DIR, dir);
+  assert.equal(children[0]?.env.KEMU_COMPONENT, 'etcd-0');
+
+  const killed = await sup.act('kill', 'etcd-0');
+  assert.equal(killed.pid, children[0]?.pid);
+  await tick();
+  assert.deepEqual(children[0]?.signals, ['SIGKILL']);
+  assert.equal(sup.status()[0]?.state, 'backoff');
+  runtime.advance(100);
+  assert.equal(children.length, 2, 'a killed component is restarted');
+  assert.equal(sup.status()[0]?.restarts, 1);
+  assert.ok(events.some((e) => e.event === 'signal' && e.signal === 'SIGKILL' && e.by === 'kill'));
+
+  const paused = await sup.act('pause', 'etcd-0');
+  assert.equal(paused.state, 'paused');
+  assert.deepEqual(children[1]?.signals, ['SIGSTOP']);
+  await assert.rejects(
+    sup.act('pause', 'etcd-0'),
+    (e: unknown) => e instanceof SupervisorActionError && e.code === 'KEMU_BAD_STATE',
+  );
+  assert.equal((await sup.act('resume', 'etcd-0')).state, 'running');
+  assert.deepEqual(children[1]?.signals, ['SIGSTOP', 'SIGCONT']);
+  await assert.rejects(sup.act('resume', 'etcd-0'), /not paused/);
+
+  const stopped = await sup.act('stop', 'etcd-0');
+  assert.equal(stopped.state, 'stopped');
+  runtime.advance(60_000);
+  assert.equal(children.length, 2, 'a stopped component stays down');
+  await assert.rejects(sup.act('kill', 'etcd-0'), /not running/);
+  assert.ok(!fs.existsSync(path.join(dir, 'run', 'etcd-0.pid')));
+
+  const started = await sup.act('start', 'etcd-0');
+  assert.equal(children.length, 3);
+  assert.equal(started.pid, children[2]?.pid);
+  assert.equal(started.state, 'running');
+  const restarted = await sup.act('restart', 'etcd-0');
+  assert.equal(children.length, 4);
+  assert.equal(restarted.pid, children[3]?.pid);
+  assert.equal(sup.status()[0]?.restarts, 1, 'planned stops and starts are not restarts');
+  await assert.rejects(
+    sup.act('kill', 'nope'),
+    (e: unknown) => e instanceof SupervisorActionError && e.code === 'KEMU_UNKNOWN_COMPONENT',
+  );
+});
+
+test('stopping a paused component lets it see the SIGTERM (SIGCONT after it)', async (t) => {
+  const { children, sup, cleanup } = setup(true);
+  t.after(cleanup);
+  sup.start({ name: 'x', kind: 'k', argv: ['node', 'x'] });
+  await sup.act('pause', 'x');
+  const stopping = sup.act('stop', 'x');
+  await tick();
+  assert.deepEqual(children[0]?.signals, ['SIGSTOP', 'SIGTERM', 'SIGCONT']);
+  children[0]?.kill('SIGKILL');
+  await stopping;
+});
+
+test('control channel: HTTP on 127.0.0.1 with a token from the state dir; errors carry codes', async (t) => {
+  const { sup, dir, children, cleanup } = setup();
+  const state = new StateDir(dir);
+  sup.start({ name: 'kube-apiserver', kind: 'kube-apiserver', argv: ['node', 'x'] });
+  // The client trusts only a live supervisor: our own pid and command line stand in for it.
+  writePidFile(state.supervisorPidFile, {
+    pid: process.pid,
+    argv: fs.readFileSync('/proc/self/cmdline', 'utf8').replace(/\0$/, '').split('\0'),
+  });
+  const server = await ControlServer.start(state, sup);
+  t.after(async () => {
+    await server.close();
+    cleanup();
+  });
+  assert.equal(fs.statSync(state.controlFile).mode & 0o777, 0o600);
+  const control = SupervisorControl.connect(dir);
+  const r = await control.act('stop', 'kube-apiserver');
+  assert.deepEqual({ ...r, pid: null }, { component: 'kube-apiserver', action: 'stop', pid: null, state: 'stopped' });
+  assert.equal(r.pid, children[0]?.pid);
+  await assert.rejects(
+    control.act('kill', 'kube-apiserver'),
+    (e: unknown) => (e as { code?: string }).code === 'KEMU_BAD_STATE',
+  );
+  await assert.rejects(control.act('kill', 'foo'), /unknown component "foo"/);
+  const res = await fetch(`http://127.0.0.1:${JSON.parse(fs.readFileSync(state.controlFile, 'utf8')).port}/v1/act`, {
+    method: 'POST',
+    body: '{"action":"kill","name":"kube-apiserver"}',
+  });
+  assert.equal(res.status, 403, 'no token, no action');
+});
+
+test('the control client refuses when no supervisor runs', (t) => {
+  const { dir, cleanup } = setup();
+  t.after(cleanup);
+  assert.throws(
+    () => SupervisorControl.connect(dir),
+    (e: unknown) => (e as { code?: string }).code === 'KEMU_NO_SUPERVISOR',
+  );
 });

@@ -18,6 +18,7 @@ import {
   formatTime,
   invalidStatusFor,
   type KubeObject,
+  type Namespace,
   notFoundStatus,
   type PatchType,
   type Pod,
@@ -40,6 +41,7 @@ import type {
   ListResult,
   PatchOptions,
   ResourceClient,
+  UpdateOptions,
   WatchOptions,
   WatchStream,
 } from './interfaces.js';
@@ -417,7 +419,11 @@ export class FakeApi implements ApiClient {
       return clone(old);
     }
     this.rv++;
-    if (obj.metadata.deletionTimestamp !== undefined && (obj.metadata.finalizers ?? []).length === 0) {
+    if (
+      obj.metadata.deletionTimestamp !== undefined &&
+      (obj.metadata.finalizers ?? []).length === 0 &&
+      namespaceFinalizers(def, obj).length === 0
+    ) {
       obj.metadata.resourceVersion = String(this.rv);
       store.delete(key);
       this.record(def, 'DELETED', obj, clone(old));
@@ -477,11 +483,29 @@ export class FakeApi implements ApiClient {
         ),
       );
     }
-    if ((old.metadata.finalizers ?? []).length > 0) {
-      if (old.metadata.deletionTimestamp !== undefined) return { deleted: false, object: clone(old) };
+    // propagationPolicy as the apiserver applies it: a finalizer the garbage collector acts on.
+    const policyFinalizer =
+      opts.propagationPolicy === 'Foreground'
+        ? 'foregroundDeletion'
+        : opts.propagationPolicy === 'Orphan'
+          ? 'orphan'
+          : undefined;
+    const finalizers = [...(old.metadata.finalizers ?? [])];
+    if (policyFinalizer !== undefined && !finalizers.includes(policyFinalizer)) finalizers.push(policyFinalizer);
+    if (finalizers.length > 0 || namespaceFinalizers(def, old).length > 0) {
+      if (
+        old.metadata.deletionTimestamp !== undefined &&
+        finalizers.length === (old.metadata.finalizers ?? []).length
+      ) {
+        return { deleted: false, object: clone(old) };
+      }
       const obj = clone(old);
-      obj.metadata.deletionTimestamp = formatTime(this.clock.now());
+      if (finalizers.length > 0) obj.metadata.finalizers = finalizers;
+      obj.metadata.deletionTimestamp ??= formatTime(this.clock.now());
       obj.metadata.deletionGracePeriodSeconds = 0;
+      // A namespace with spec.finalizers waits in phase Terminating for the namespace controller.
+      if (def.resource === 'namespaces')
+        (obj as Namespace).status = { ...(obj as Namespace).status, phase: 'Terminating' };
       obj.metadata.resourceVersion = String(++this.rv);
       store.set(key, obj);
       this.record(def, 'MODIFIED', obj, clone(old));
@@ -602,9 +626,20 @@ class FakeResourceClient<T extends KubeObject> implements ResourceClient<T> {
     return this.api.create(this.def, ns, obj) as T;
   }
 
-  async update(obj: T): Promise<T> {
+  async update(obj: T, opts: UpdateOptions = {}): Promise<T> {
     const ns = this.ns(obj.metadata.namespace);
     await this.call('update', ns, obj.metadata.name);
+    if (opts.subresource === 'finalize') {
+      if (this.def.resource !== 'namespaces') {
+        throw new ApiError(badRequestStatus(`the finalize subresource is only served for namespaces`));
+      }
+      // namespaces/finalize writes only spec.finalizers (the namespace registry's finalize strategy).
+      const current = this.api.get(this.def, ns, obj.metadata.name ?? '') as Namespace;
+      const fin = (obj as unknown as Namespace).spec?.finalizers ?? [];
+      const next = { ...current, spec: { ...current.spec, finalizers: [...fin] } };
+      if (obj.metadata.resourceVersion !== undefined) next.metadata.resourceVersion = obj.metadata.resourceVersion;
+      return this.api.write(this.def, ns, next, 'main') as T;
+    }
     return this.api.write(this.def, ns, obj, 'main') as T;
   }
 
@@ -634,4 +669,9 @@ class FakeResourceClient<T extends KubeObject> implements ResourceClient<T> {
     await this.call('bind', ns, binding.metadata.name);
     this.api.bind(ns, binding);
   }
+}
+
+/** `spec.finalizers` of a namespace (the `kubernetes` finalizer the namespace controller removes); [] otherwise. */
+function namespaceFinalizers(def: ResourceDef, obj: KubeObject): string[] {
+  return def.resource === 'namespaces' ? ((obj as Namespace).spec?.finalizers ?? []) : [];
 }

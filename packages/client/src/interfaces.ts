@@ -61,6 +61,11 @@ export interface WriteOptions {
   fieldValidation?: string;
 }
 
+export interface UpdateOptions extends WriteOptions {
+  /** A subresource written with PUT other than `status` (use updateStatus): `finalize` on namespaces. */
+  subresource?: 'finalize';
+}
+
 export interface PatchOptions extends WriteOptions {
   namespace?: string;
   subresource?: string;
@@ -88,7 +93,7 @@ export interface ResourceClient<T extends KubeObject = KubeObject> extends ListW
   /** The namespace is the object's, else the client's. */
   create(obj: T, opts?: WriteOptions): Promise<T>;
   /** Compare-and-swap on `metadata.resourceVersion` when it is set (Conflict if stale). */
-  update(obj: T, opts?: WriteOptions): Promise<T>;
+  update(obj: T, opts?: UpdateOptions): Promise<T>;
   /** Writes only `.status` (the status subresource). */
   updateStatus(obj: T, opts?: WriteOptions): Promise<T>;
   patch(name: string, type: PatchType, patch: unknown, opts?: PatchOptions): Promise<T>;

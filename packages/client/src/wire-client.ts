@@ -20,6 +20,7 @@ import type {
   ListResult,
   PatchOptions,
   ResourceClient,
+  UpdateOptions,
   WatchEvent,
   WatchOptions,
   WatchStream,
@@ -129,11 +130,12 @@ export class WireResourceClient<T extends KubeObject = KubeObject> implements Re
     return this.call<T>('api.create', { ...this.target(obj.metadata.namespace), object: obj, ...writeOpts(opts) });
   }
 
-  update(obj: T, opts: WriteOptions = {}): Promise<T> {
+  update(obj: T, opts: UpdateOptions = {}): Promise<T> {
+    const { subresource, ...rest } = opts;
     return this.call<T>('api.update', {
-      ...this.target(obj.metadata.namespace, obj.metadata.name),
+      ...this.target(obj.metadata.namespace, obj.metadata.name, subresource),
       object: obj,
-      ...writeOpts(opts),
+      ...writeOpts(rest),
     });
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ConfigMap, Deployment, Pod } from '@kemu/api';
+import type { ConfigMap, Deployment, Namespace, Pod } from '@kemu/api';
 import { KemuError, ManualRuntime } from '@kemu/runtime';
 import { RemoteError } from '@kemu/wire';
 import {
@@ -86,6 +86,30 @@ describe('FakeApi', () => {
     await assert.rejects(cms.get('f'), isNotFound);
     await cms.create({ metadata: { name: 'g' } });
     await assert.rejects(cms.delete('g', { preconditions: { uid: 'other' } }), isConflict);
+  });
+
+  it('propagationPolicy adds the garbage collector finalizers; namespaces wait for spec.finalizers (finalize subresource)', async () => {
+    const api = new FakeApi({ clock: new ManualRuntime(0) });
+    const cms = api.resource<ConfigMap>('configmaps', { namespace: 'default' });
+    await cms.create({ metadata: { name: 'fg' } });
+    await cms.create({ metadata: { name: 'or' } });
+    const fg = await cms.delete('fg', { propagationPolicy: 'Foreground' });
+    assert.equal(fg.deleted, false);
+    assert.deepEqual(fg.deleted ? [] : fg.object.metadata.finalizers, ['foregroundDeletion']);
+    const or = await cms.delete('or', { propagationPolicy: 'Orphan' });
+    assert.deepEqual(or.deleted ? [] : or.object.metadata.finalizers, ['orphan']);
+    const nss = api.resource<Namespace>('namespaces');
+    await nss.create({ metadata: { name: 'x' }, spec: { finalizers: ['kubernetes'] } });
+    const pending = await nss.delete('x');
+    assert.equal(pending.deleted, false);
+    assert.equal(pending.deleted ? '' : pending.object.status?.phase, 'Terminating');
+    await assert.rejects(
+      cms.update({ metadata: { name: 'fg' } }, { subresource: 'finalize' }),
+      /only served for namespaces/,
+    );
+    const ns = await nss.get('x');
+    await nss.update({ ...ns, spec: { finalizers: [] } }, { subresource: 'finalize' });
+    await assert.rejects(nss.get('x'), (err: unknown) => isNotFound(err));
   });
 
   it('watch replays from a resourceVersion, filters by selector, and 410s once history is compacted', async () => {

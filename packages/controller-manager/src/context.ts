@@ -1,5 +1,5 @@
 import type { TimingProfile } from '@kemu/api';
-import type { ApiClient, EventRecorder, SharedInformerFactory } from '@kemu/client';
+import type { ApiClient, EventRecorder, QueueMetricsHooks, SharedInformerFactory } from '@kemu/client';
 import type { Logger, Random, Runtime } from '@kemu/runtime';
 
 /**
@@ -16,6 +16,8 @@ export interface ControllerContext {
   /** Event recorder whose `source.component` is the controller's name (e.g. `replicaset-controller`). */
   recorder(component: string): EventRecorder;
   profile: TimingProfile;
+  /** Workqueue metrics hooks (`workqueue_*` on the process's /metrics); absent in unit tests. */
+  queueMetrics?: QueueMetricsHooks;
 }
 
 /** A running controller; `stop()` drains its workers (called when leadership is lost or on shutdown). */

@@ -242,3 +242,23 @@ test('put ignore_value keeps the value, ignore_lease keeps the lease; stored byt
   assert.equal(get(s, 'k')!.lease, 7);
   assert.equal(get(s, 'k')!.version, 4);
 });
+
+test('adoptValues keeps the caller buffer (one copy shared with the Raft entry); without it the store copies', () => {
+  const s = new MvccStore();
+  const entry = b('xxshared-valuexx');
+  const view = entry.subarray(2, 14);
+  s.apply({ type: 'put', key: b('adopted'), value: view }, { adoptValues: true });
+  s.apply({ type: 'put', key: b('copied'), value: view });
+  assert.equal(get(s, 'adopted')!.value.buffer, entry.buffer);
+  assert.notEqual(get(s, 'copied')!.value.buffer, entry.buffer);
+  assert.equal(text(get(s, 'copied')!.value), 'shared-value');
+  // The option lasts for one apply only.
+  s.apply({ type: 'put', key: b('later'), value: view });
+  assert.notEqual(get(s, 'later')!.value.buffer, entry.buffer);
+  // A txn's puts adopt too.
+  s.apply(
+    { type: 'txn', compare: [], success: [{ type: 'put', key: b('in-txn'), value: view }], failure: [] },
+    { adoptValues: true },
+  );
+  assert.equal(get(s, 'in-txn')!.value.buffer, entry.buffer);
+});

@@ -186,6 +186,18 @@ export class SchedulingQueue {
     else this.unschedulable.set(info.key, info);
   }
 
+  /**
+   * A popped pod failed for a reason other than not fitting (a binding error, an unreadable pod):
+   * no event can be waited for, so it retries after its backoff (upstream sends pods rejected by no
+   * plugin to backoffQ).
+   */
+  addBackoff(info: QueuedPodInfo): void {
+    if (this.has(info.key)) return;
+    info.unschedulablePlugins = new Set();
+    info.timestamp = this.runtime.now();
+    this.toBackoff(info);
+  }
+
   /** Upstream's backoff: initial × 2^(attempts−1), capped. */
   backoffDuration(info: QueuedPodInfo): number {
     let d = this.initialBackoffMs;

@@ -44,11 +44,35 @@ function containerRequests(c: Container, nonZero: boolean): Resources {
   return r;
 }
 
+// Requests are computed several times per scheduling cycle and per cache update for the same pod.
+// Objects from the informer are never mutated (client-go's rule, kept here), so the containers array
+// identifies the answer; the assumed copy of a pod shares it too.
+const cache = new WeakMap<
+  readonly Container[],
+  { init: readonly Container[] | undefined; plain?: Resources; nonZero?: Resources }
+>();
+
 /**
  * Effective requests of a pod. With `nonZero`, containers that request no cpu/memory count as
- * 100m / 200Mi (what upstream's scoring uses so empty pods still spread).
+ * 100m / 200Mi (what upstream's scoring uses so empty pods still spread). The result is shared:
+ * callers must not modify it.
  */
 export function podRequests(pod: Pod, nonZero = false): Resources {
+  const containers = pod.spec.containers;
+  let entry = cache.get(containers);
+  if (entry === undefined || entry.init !== pod.spec.initContainers) {
+    entry = { init: pod.spec.initContainers };
+    cache.set(containers, entry);
+  }
+  const hit = nonZero ? entry.nonZero : entry.plain;
+  if (hit !== undefined) return hit;
+  const computed = computePodRequests(pod, nonZero);
+  if (nonZero) entry.nonZero = computed;
+  else entry.plain = computed;
+  return computed;
+}
+
+function computePodRequests(pod: Pod, nonZero: boolean): Resources {
   const total: Resources = new Map();
   for (const c of pod.spec.containers) addInto(total, containerRequests(c, nonZero));
   const sidecars: Resources = new Map();

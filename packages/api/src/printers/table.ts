@@ -27,6 +27,18 @@ import {
   servicePrinter,
 } from './core.js';
 import { nowMs, timestampSince } from './duration.js';
+import {
+  clusterRoleBindingPrinter,
+  horizontalPodAutoscalerPrinter,
+  ingressClassPrinter,
+  ingressPrinter,
+  networkPolicyPrinter,
+  podDisruptionBudgetPrinter,
+  priorityClassPrinter,
+  roleBindingPrinter,
+  rolePrinter,
+  storageClassPrinter,
+} from './extra.js';
 import { podPrinter } from './pod.js';
 import {
   controllerRevisionPrinter,
@@ -65,6 +77,17 @@ const printers: Record<string, Printer<never>> = {
   leases: leasePrinter,
   persistentvolumes: persistentVolumePrinter,
   persistentvolumeclaims: persistentVolumeClaimPrinter,
+  poddisruptionbudgets: podDisruptionBudgetPrinter,
+  horizontalpodautoscalers: horizontalPodAutoscalerPrinter,
+  roles: rolePrinter,
+  clusterroles: rolePrinter,
+  rolebindings: roleBindingPrinter,
+  clusterrolebindings: clusterRoleBindingPrinter,
+  ingresses: ingressPrinter,
+  ingressclasses: ingressClassPrinter,
+  networkpolicies: networkPolicyPrinter,
+  storageclasses: storageClassPrinter,
+  priorityclasses: priorityClassPrinter,
 };
 
 function printerFor(resource: string): Printer<never> {

@@ -2,6 +2,7 @@
 // Status errors, over plain HTTP (kubeconfig `server: http://…`). Contract: kubectl-contract.md.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   AGGREGATED_DISCOVERY_CONTENT_TYPE,
   aggregatedCoreDiscovery,
@@ -31,6 +32,7 @@ import { ApiStatusError, toStatusError } from '../errors.js';
 import { type DeleteParams, type RestHandlers, type Scope, wasCreated } from '../rest.js';
 import type { WatchHandle, WatchOutput } from '../storage/watch-cache.js';
 import { decodeBody, patchType } from './body.js';
+import { type KubeletProxy, writeStatus } from './kubelet-proxy.js';
 import { parseResourcePath, type ResourcePath } from './paths.js';
 
 export interface HttpApiOptions {
@@ -43,8 +45,8 @@ export interface HttpApiOptions {
   maxRequestBytes?: number;
   /** Readiness: etcd reachable and watch caches synced. */
   ready: () => boolean | string;
-  /** Hook for pods/log, exec, attach, portforward (kube-streams); default: a clear 503. */
-  streaming?: (req: http.IncomingMessage, res: http.ServerResponse, path: ResourcePath) => boolean;
+  /** pods/log and the exec/attach/portforward upgrades go to the pod's kubelet; without it: a clear 503. */
+  kubeletProxy?: KubeletProxy;
 }
 
 const TABLE_RE = /as=Table/i;
@@ -72,6 +74,19 @@ export class HttpApi {
     this.maxRequestBytes = opts.maxRequestBytes ?? 3 * 1024 * 1024;
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 65000;
+    const proxy = opts.kubeletProxy;
+    if (proxy !== undefined) {
+      this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+        const pathname = new URL(req.url ?? '/', 'http://apiserver').pathname.replace(/\/+$/, '');
+        const parsed = parseResourcePath(pathname);
+        const sub = parsed.kind === 'resource' ? parsed.path.subresource : undefined;
+        if (parsed.kind === 'resource' && parsed.path.def?.resource === 'pods' && isUpgradeSubresource(sub)) {
+          void proxy.serveUpgrade(req, socket, head, parsed.path);
+          return;
+        }
+        writeStatus(socket, badRequestStatus(`${pathname} cannot be upgraded`));
+      });
+    }
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
@@ -186,9 +201,14 @@ export class HttpApi {
     }
     if (!def.namespaced && path.namespace !== undefined) return this.notFound(res);
     const sub = path.subresource;
-    if (sub === 'log' || sub === 'exec' || sub === 'attach' || sub === 'portforward') {
-      if (this.opts.streaming?.(req, res, path)) return;
+    if (sub === 'log' || isUpgradeSubresource(sub)) {
+      const proxy = this.opts.kubeletProxy;
+      if (proxy !== undefined && sub === 'log' && method === 'GET') return proxy.serveLog(req, res, path, q);
       req.resume();
+      if (proxy !== undefined) {
+        await this.rest.get({ ...scope, subresource: undefined });
+        fail(badRequestStatus('Upgrade request required'));
+      }
       await this.rest.get({ ...scope, subresource: undefined });
       fail(
         serviceUnavailableStatus(
@@ -202,6 +222,7 @@ export class HttpApi {
     const write = {
       fieldValidation: q.get('fieldValidation') ?? undefined,
       fieldManager: q.get('fieldManager') ?? undefined,
+      userAgent: req.headers['user-agent'],
       force: q.get('force') === 'true',
       warnings,
     };
@@ -493,6 +514,10 @@ function encodedEvent(type: string, object: KubeObject): string {
 function startStream(res: http.ServerResponse): void {
   res.writeHead(200, { 'content-type': JSON_TYPE, 'transfer-encoding': 'chunked', 'cache-control': 'no-cache' });
   res.flushHeaders();
+}
+
+function isUpgradeSubresource(sub: string | undefined): boolean {
+  return sub === 'exec' || sub === 'attach' || sub === 'portforward';
 }
 
 function includeObject(q: URLSearchParams): IncludeObject {

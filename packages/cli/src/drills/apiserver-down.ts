@@ -36,10 +36,13 @@ export const apiserverDownDrill: Drill<DrillCluster> = {
     let backAt = 0;
     /** Components that never exit because the apiserver is gone: node agents (pid before the fault). */
     const nodeAgents = new Map<string, number>();
+    const leaderPids = new Map<string, number>();
     const leaderElected = ['kube-scheduler', 'kube-controller-manager'].filter((k) =>
       c.has(k as 'kube-scheduler' | 'kube-controller-manager'),
     );
-    const kubelets = c.components('kubelet').map((k) => k.name.replace(/^kubelet-/, ''));
+    const kubelets = c.nodes
+      .filter((n) => c.components('kubelet').some((k) => k.name === n.kubelet))
+      .map((n) => n.name);
 
     return {
       async setup() {
@@ -52,6 +55,10 @@ export const apiserverDownDrill: Drill<DrillCluster> = {
             ? `components that talk to the apiserver: ${present.map((x) => x.name).join(', ')}`
             : 'this cluster runs no other component yet: the drill checks kubectl, etcd and the apiserver only',
         );
+        for (const name of leaderElected) {
+          const pid = c.pidOf(name);
+          if (pid !== undefined) leaderPids.set(name, pid);
+        }
         for (const comp of [...c.components('kubelet'), ...c.components('kube-proxy')]) {
           const pid = c.pidOf(comp.name);
           if (pid !== undefined) nodeAgents.set(comp.name, pid);
@@ -88,6 +95,14 @@ export const apiserverDownDrill: Drill<DrillCluster> = {
                   : 'no node agents in this cluster'
                 : `exited: ${gone.map(([n]) => n).join(', ')}`,
             );
+            const restarted = [...leaderPids].filter(([name, pid]) => c.pidOf(name) !== pid).map(([n]) => n);
+            if (restarted.length > 0) {
+              ctx.say(
+                `${restarted.join(' and ')} could not renew ${restarted.length > 1 ? 'their leases' : 'its lease'} within the renew deadline ` +
+                  `(${c.profile.leaderElection.renewDeadlineMs} ms) and exited, as upstream does; the supervisor restarted ` +
+                  `${restarted.length > 1 ? 'them' : 'it'} (on kubeadm the kubelet restarts the static pod)`,
+              );
+            }
             const r = await c.kubectl(['get', 'pods'], { timeoutMs: 10_000 });
             ctx.verify(
               'kubectl still cannot connect (nothing answers in its place)',

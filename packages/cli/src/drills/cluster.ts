@@ -12,10 +12,10 @@ import { WireApiClient } from '@kemu/client';
 import { EtcdClient, type StatusResponse, wireConnectionFactory } from '@kemu/etcd';
 import { createLogger } from '@kemu/runtime';
 import { WireClient } from '@kemu/wire';
-import { type FaultInjector, StateDirFaultInjector } from '../fault-injector.js';
+import { StateDirFaultInjector } from '../fault-injector.js';
 import { isSameProcess, readPidFile } from '../pid-files.js';
-import type { StateDir } from '../state-dir.js';
-import type { ClusterPlan, ComponentKind, ComponentPlan } from '../topology.js';
+import { StateDir } from '../state-dir.js';
+import type { ClusterPlan, ComponentKind, ComponentPlan, NodePlan } from '../topology.js';
 import { DrillUnavailableError } from './framework.js';
 
 export interface KubectlResult {
@@ -37,7 +37,7 @@ export class DrillCluster {
   readonly state: StateDir;
   readonly plan: ClusterPlan;
   readonly profile: TimingProfile;
-  readonly faults: FaultInjector & { etcdLeader(timeoutMs?: number): Promise<string> };
+  readonly faults: StateDirFaultInjector;
   readonly apiserverUrl: string;
   readonly wireUrl: string;
   private readonly cacheDir: string;
@@ -49,7 +49,7 @@ export class DrillCluster {
     const injector = new StateDirFaultInjector(stateDir);
     this.faults = injector;
     this.plan = injector.plan;
-    this.state = injector.state;
+    this.state = new StateDir(this.plan.spec.stateDir);
     this.profile = timingProfile(this.plan.spec.profile);
     const api = this.plan.components.find((c) => c.kind === 'kube-apiserver' && c.available);
     if (!api || !this.plan.apiserverUrl) {
@@ -80,6 +80,15 @@ export class DrillCluster {
       apiserver: this.apiserverUrl,
       components: running.join(', '),
     };
+  }
+
+  /** The nodes of the topology: `control-plane`, then `worker-1`…. */
+  get nodes(): NodePlan[] {
+    return this.plan.nodes;
+  }
+
+  get workers(): NodePlan[] {
+    return this.plan.nodes.filter((n) => n.role === 'worker');
   }
 
   components(kind?: ComponentKind): ComponentPlan[] {

@@ -4,11 +4,11 @@
  * report. Exit code 0 on PASS, 1 on FAIL, 2 on bad usage, 3 when the cluster cannot run the drill.
  */
 import path from 'node:path';
-import { isKemuError, systemRuntime } from '@kemu/runtime';
-import { Command, CommanderError } from 'commander';
+import { systemRuntime } from '@kemu/runtime';
+import type { CommandRegistrar } from '../commands.js';
 import { DRILLS, findDrill } from './catalog.js';
 import { DrillCluster } from './cluster.js';
-import { DrillUnavailableError, runDrill } from './framework.js';
+import { DrillUnavailableError, runDrill, UnknownDrillError } from './framework.js';
 import { startDefaultObservers } from './observers.js';
 import { writeReport } from './report.js';
 import { formatEntry } from './timeline.js';
@@ -51,36 +51,36 @@ export async function runDrillCommand(
   }
 }
 
-/** `kemu drill …`; returns the exit code. */
-export async function drillMain(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  let code = 0;
-  const program = new Command('kemu drill').exitOverride().showHelpAfterError();
-  program.description('failure drills: break a running cluster on purpose and watch it heal');
-  program
+/**
+ * `kemu drill list|run`, registered in commands.ts. Usage errors exit 2, a cluster that cannot run
+ * the drill exits 3, a failing drill 1.
+ */
+export const registerDrillCommand: CommandRegistrar = (program, setCode) => {
+  const drill = program
+    .command('drill')
+    .description('failure drills: break a running cluster on purpose and watch it heal');
+  drill
     .command('list')
     .description('the drills, one line each')
-    .action(() => listDrills(out));
-  program
+    .action(() => listDrills(process.stdout));
+  drill
     .command('run <name>')
     .description('run a drill against the cluster in the state dir (started with kemu up --detach)')
     .option('--state-dir <dir>', 'the cluster state directory', '.kemu')
     .option('--report-dir <dir>', 'where the JSON and HTML report go (default <state-dir>/drills)')
     .action(async (name: string, opts: DrillRunFlags) => {
-      code = await runDrillCommand(name, opts, out);
+      try {
+        setCode(await runDrillCommand(name, opts));
+      } catch (err) {
+        if (err instanceof UnknownDrillError) {
+          process.stderr.write(`error: ${err.message}\n`);
+          setCode(2);
+        } else if (err instanceof DrillUnavailableError) {
+          process.stderr.write(`error: ${err.message}\n`);
+          setCode(3);
+        } else {
+          throw err;
+        }
+      }
     });
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof DrillUnavailableError) {
-      process.stderr.write(`kemu drill: ${err.message}\n`);
-      return 3;
-    }
-    if (isKemuError(err)) {
-      process.stderr.write(`kemu drill: ${err.message} (${err.code})\n`);
-      return err.code === 'KEMU_DRILL_UNKNOWN' ? 2 : 1;
-    }
-    throw err;
-  }
-  return code;
-}
+};

@@ -595,7 +595,9 @@ export class EtcdServer {
     if (p.kind !== 'kv') return;
     let result: EtcdResponse | Error;
     try {
-      result = this.store.apply(p.req);
+      // An entry that owns its exact-size buffer (proposed here, or copied out of a peer's batch)
+      // can lend its bytes to the store; entries replayed from the WAL are views into a segment.
+      result = this.store.apply(p.req, { adoptValues: e.data.byteLength === e.data.buffer.byteLength });
       if (p.req.type === 'leaseGrant' && this.role === 'leader')
         this.leases.renew(p.req.id, (result as { ttl: number }).ttl);
       if (p.req.type === 'leaseRevoke') this.leases.forget(p.req.id);

@@ -71,6 +71,11 @@ export interface MvccStoreOptions {
 }
 
 /** Observes committed changes; the watch hub is the main listener. Called synchronously. */
+export interface ApplyOptions {
+  /** Keep put values without copying them (see `MvccStore.apply`). */
+  adoptValues?: boolean;
+}
+
 export interface StoreListener {
   /** The writes of one revision, in sub-revision order. */
   committed?(revision: number, records: readonly KvRecord[]): void;
@@ -103,6 +108,8 @@ export class MvccStore {
   private leaseMap = new Map<number, Lease>();
   private readonly listeners = new Set<StoreListener>();
   private notifying = false;
+  /** Set for the duration of one `apply` with `adoptValues` (see there). */
+  private adoptValues = false;
   private readonly minLeaseTtl: number;
   private readonly maxTxnOps: number;
 
@@ -136,11 +143,26 @@ export class MvccStore {
     return () => this.listeners.delete(listener);
   }
 
-  /** Applies one committed request. Throws a KemuError, with the store unchanged, if it is invalid. */
-  apply<R extends EtcdRequest>(req: R): ResponseFor<R>;
-  apply(req: EtcdRequest): EtcdResponse {
+  /**
+   * Applies one committed request. Throws a KemuError, with the store unchanged, if it is invalid.
+   * With `adoptValues`, put values are kept as they are instead of copied: for requests decoded from
+   * a Raft entry that owns its exact-size buffer, so the log and the store share one copy of each
+   * value (the entry stays pinned by the value after the log is compacted, a few dozen bytes more
+   * than the value itself). Never for buffers a caller may reuse or views into larger ones.
+   */
+  apply<R extends EtcdRequest>(req: R, opts?: ApplyOptions): ResponseFor<R>;
+  apply(req: EtcdRequest, opts?: ApplyOptions): EtcdResponse {
     checkRequest(req);
     if (req.type !== 'range') this.checkNotReentrant();
+    this.adoptValues = opts?.adoptValues === true;
+    try {
+      return this.applyChecked(req);
+    } finally {
+      this.adoptValues = false;
+    }
+  }
+
+  private applyChecked(req: EtcdRequest): EtcdResponse {
     switch (req.type) {
       case 'range':
         return this.range(req);
@@ -235,7 +257,7 @@ export class MvccStore {
     let ki = this.tree.get(key);
     const prev = liveLatest(ki);
     // checkOps guaranteed `prev` exists when ignoreValue/ignoreLease is set.
-    const value = req.ignoreValue ? prev!.value : ownedBytes(req.value);
+    const value = req.ignoreValue ? prev!.value : this.adoptValues ? req.value : ownedBytes(req.value);
     const lease = req.ignoreLease ? prev!.lease : (req.lease ?? 0);
     if (ki === undefined) {
       ki = new KeyIndex(key);

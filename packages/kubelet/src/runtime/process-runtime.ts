@@ -362,7 +362,10 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
         resolve({ exitCode: exitCodeOf(code, signal) });
       });
     });
-    return { stdout: child.stdout!, stderr: child.stderr!, stdin: child.stdin, exit };
+    const kill = () => {
+      if (child.exitCode === null && child.signalCode === null) killGroup(pid, 'SIGKILL');
+    };
+    return { stdout: child.stdout!, stderr: child.stderr!, stdin: child.stdin, exit, kill };
   }
 
   protected async killAllImpl(): Promise<void> {

@@ -178,7 +178,9 @@ export class SimRuntime extends BaseContainerRuntime<SimContainer> {
     const stderr = Readable.from([]);
     const stdin = opts.stdin ? new PassThrough() : null;
     stdin?.resume();
-    return { stdout, stderr, stdin, exit: Promise.resolve({ exitCode: exit ? Number(exit[1]) : 0 }) };
+    // Nothing runs: the answer is ready at once, so there is nothing to kill.
+    const kill = () => {};
+    return { stdout, stderr, stdin, exit: Promise.resolve({ exitCode: exit ? Number(exit[1]) : 0 }), kill };
   }
 
   protected async killAllImpl(): Promise<void> {

@@ -145,6 +145,8 @@ export interface ExecSession {
   stdin: Writable | null;
   /** Resolves with the command's exit code (128+signal when killed). */
   exit: Promise<{ exitCode: number }>;
+  /** Stops the command (its whole process group) at once: the exec client went away. */
+  kill(): void;
 }
 
 export interface RuntimeCondition {

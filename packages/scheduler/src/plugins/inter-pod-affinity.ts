@@ -36,6 +36,7 @@ export function termMatchesPod(term: CompiledTerm, pod: Pod): boolean {
 /** For each term, matching-pod counts per topology value over the whole snapshot. */
 function countByTopology(terms: CompiledTerm[], snapshot: Snapshot): Map<string, number>[] {
   const counts = terms.map(() => new Map<string, number>());
+  if (terms.length === 0) return counts; // the common case: no walk over every pod in the cluster
   for (const node of snapshot.nodes) {
     for (const pod of node.pods) {
       if (isBeingDeleted(pod)) continue;
@@ -67,7 +68,8 @@ export const interPodAffinityPlugin: FilterPlugin & ScorePlugin = {
     const selfMatchesAll = affinity.every((t) => termMatchesPod(t, pod));
     // Existing pods whose anti-affinity rejects this pod: forbidden (topologyKey, value) pairs.
     const forbidden = new Set<string>();
-    for (const node of snapshot.nodes) {
+    for (const node of snapshot.podsWithAffinity === 0 ? [] : snapshot.nodes) {
+      if (node.podsWithAffinity.length === 0) continue;
       for (const existing of node.podsWithAffinity) {
         for (const raw of existing.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ??
           []) {
@@ -141,6 +143,7 @@ function preferredTopologyScores(pod: Pod, snapshot: Snapshot): Map<string, numb
       term: compileTerm(t.podAffinityTerm, pod),
     })),
   ];
+  if (own.length === 0 && snapshot.podsWithAffinity === 0) return scores;
   for (const node of snapshot.nodes) {
     for (const existing of own.length > 0 ? node.pods : node.podsWithAffinity) {
       if (isBeingDeleted(existing)) continue;

@@ -56,6 +56,9 @@ export const nodeAffinityPlugin: FilterPlugin & ScorePlugin = {
   name: 'NodeAffinity',
   weight: 2,
   prepareFilter(pod) {
+    const selector = pod.spec.nodeSelector ?? {};
+    const required = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+    if (Object.keys(selector).length === 0 && required === undefined) return () => null;
     return (node) =>
       podMatchesNodeAffinity(pod, node)
         ? null
@@ -63,6 +66,7 @@ export const nodeAffinityPlugin: FilterPlugin & ScorePlugin = {
   },
   score(pod, _snapshot, nodes) {
     const preferred = pod.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+    if (preferred.length === 0) return new Array<number>(nodes.length).fill(0);
     const raw = nodes.map((n) => {
       let sum = 0;
       for (const p of preferred) if (p.weight !== 0 && nodeSelectorTermMatches(p.preference, n)) sum += p.weight;

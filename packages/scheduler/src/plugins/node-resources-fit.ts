@@ -19,14 +19,16 @@ export const nodeResourcesFitPlugin: FilterPlugin & ScorePlugin = {
       ...[...req.keys()].filter((k) => k !== CPU && k !== MEMORY && k !== 'ephemeral-storage').sort(),
     ];
     const wanted = order.filter((k) => (req.get(k) ?? 0) > 0);
+    const amounts = wanted.map((k) => req.get(k) ?? 0);
     return (node) => {
-      const reasons: string[] = [];
-      if (node.pods.length + 1 > node.allowedPods) reasons.push(TOO_MANY_PODS_REASON);
-      for (const k of wanted) {
+      let reasons: string[] | null = null; // allocated only for a rejection: this runs per node per pod
+      if (node.pods.length + 1 > node.allowedPods) reasons = [TOO_MANY_PODS_REASON];
+      for (let i = 0; i < wanted.length; i++) {
+        const k = wanted[i] as string;
         const free = (node.allocatable.get(k) ?? 0) - (node.requested.get(k) ?? 0);
-        if ((req.get(k) ?? 0) > free) reasons.push(`Insufficient ${k}`);
+        if ((amounts[i] as number) > free) (reasons ??= []).push(`Insufficient ${k}`);
       }
-      return reasons.length === 0 ? null : reject('NodeResourcesFit', 'Unschedulable', ...reasons);
+      return reasons === null ? null : reject('NodeResourcesFit', 'Unschedulable', ...reasons);
     };
   },
   score(pod, _snapshot, nodes) {

@@ -21,6 +21,8 @@ interface Constraint {
   topologyKey: string;
   minDomains: number;
   matches: (p: Pod) => boolean;
+  /** Matching pods on a node when an index answers it directly (system defaults); else `matches` is run over the node's pods. */
+  countOn?: (node: NodeInfo) => number;
 }
 
 function compile(c: TopologySpreadConstraint, pod: Pod): Constraint {
@@ -50,9 +52,11 @@ function systemDefaults(pod: Pod): Constraint[] {
   if (owner === undefined) return [];
   const ns = pod.metadata.namespace ?? 'default';
   const matches = (p: Pod): boolean => (p.metadata.namespace ?? 'default') === ns && controllerOf(p)?.uid === owner.uid;
+  const key = `${ns}/${owner.uid}`;
+  const countOn = (node: NodeInfo): number => node.podsByController.get(key) ?? 0;
   return [
-    { maxSkew: 3, topologyKey: HOSTNAME_KEY, minDomains: 1, matches },
-    { maxSkew: 5, topologyKey: ZONE_KEY, minDomains: 1, matches },
+    { maxSkew: 3, topologyKey: HOSTNAME_KEY, minDomains: 1, matches, countOn },
+    { maxSkew: 5, topologyKey: ZONE_KEY, minDomains: 1, matches, countOn },
   ];
 }
 
@@ -114,18 +118,24 @@ export const podTopologySpreadPlugin: FilterPlugin & ScorePlugin = {
     const requireAll = explicit.length > 0;
     const usable = cs.map((c) => nodes.some((n) => n.labels[c.topologyKey] !== undefined));
     const active = cs.filter((_, i) => usable[i]);
-    const counts = countDomainsLoose(active, nodes);
-    const weights = counts.map((m) => Math.log(m.size + 2));
-    const raw = nodes.map((n) => {
-      if (requireAll && !hasAllKeys(n, cs)) return null;
+    const domains = countDomainsLoose(active, nodes);
+    const raw: (number | null)[] = new Array(nodes.length);
+    for (let j = 0; j < nodes.length; j++) {
+      const n = nodes[j] as NodeInfo;
+      if (requireAll && !hasAllKeys(n, cs)) {
+        raw[j] = null;
+        continue;
+      }
       let s = 0;
-      active.forEach((c, i) => {
-        const value = n.labels[c.topologyKey];
-        if (value === undefined) return;
-        s += (counts[i]?.get(value) ?? 0) * (weights[i] ?? 1) + (c.maxSkew - 1);
-      });
-      return Math.round(s);
-    });
+      for (let i = 0; i < active.length; i++) {
+        const d = domains[i] as Domains;
+        const value = d.values[j];
+        if (value === undefined) continue;
+        const count = d.byNode !== undefined ? (d.byNode[j] ?? 0) : (d.counts.get(value) ?? 0);
+        s += count * d.weight + ((active[i] as Constraint).maxSkew - 1);
+      }
+      raw[j] = Math.round(s);
+    }
     let min = Number.POSITIVE_INFINITY;
     let max = 0;
     for (const s of raw) {
@@ -139,17 +149,53 @@ export const podTopologySpreadPlugin: FilterPlugin & ScorePlugin = {
   },
 };
 
-/** Like countDomains over the feasible nodes, without the all-keys requirement. */
-function countDomainsLoose(cs: readonly Constraint[], nodes: readonly NodeInfo[]): Map<string, number>[] {
-  return cs.map((c) => {
-    const m = new Map<string, number>();
-    for (const node of nodes) {
-      const value = node.labels[c.topologyKey];
-      if (value === undefined) continue;
-      let n = m.get(value) ?? 0;
-      for (const p of node.pods) if (!isBeingDeleted(p) && c.matches(p)) n++;
-      m.set(value, n);
+interface Domains {
+  /** Each node's value of the topology key (same order as the nodes). */
+  values: (string | undefined)[];
+  /** Matching pods per topology value. */
+  counts: Map<string, number>;
+  /** Upstream's topologyNormalizingWeight: log(domains + 2). */
+  weight: number;
+  /** For the hostname key every node is its own domain: the per-node counts, no map (as upstream). */
+  byNode?: number[];
+}
+
+/**
+ * Like countDomains over the feasible nodes, without the all-keys requirement. Constraints sharing
+ * one selector (the system defaults: hostname and zone) count each node's pods once.
+ */
+function countDomainsLoose(cs: readonly Constraint[], nodes: readonly NodeInfo[]): Domains[] {
+  const perNode = new Map<Constraint['matches'], number[]>();
+  const matchingOn = (c: Constraint): number[] => {
+    let counts = perNode.get(c.matches);
+    if (counts === undefined && c.countOn !== undefined) {
+      counts = nodes.map(c.countOn);
+      perNode.set(c.matches, counts);
+    } else if (counts === undefined) {
+      counts = nodes.map((node) => {
+        let n = 0;
+        for (const p of node.pods) if (!isBeingDeleted(p) && c.matches(p)) n++;
+        return n;
+      });
+      perNode.set(c.matches, counts);
     }
-    return m;
+    return counts;
+  };
+  return cs.map((c) => {
+    const counts = new Map<string, number>();
+    const perNodeCounts = matchingOn(c);
+    if (c.topologyKey === HOSTNAME_KEY) {
+      const values = nodes.map((n) => n.labels[HOSTNAME_KEY]);
+      let domains = 0;
+      for (const v of values) if (v !== undefined) domains++;
+      return { values, counts, weight: Math.log(domains + 2), byNode: perNodeCounts };
+    }
+    const values = new Array<string | undefined>(nodes.length);
+    for (let j = 0; j < nodes.length; j++) {
+      const value = (nodes[j] as NodeInfo).labels[c.topologyKey];
+      values[j] = value;
+      if (value !== undefined) counts.set(value, (counts.get(value) ?? 0) + (perNodeCounts[j] ?? 0));
+    }
+    return { values, counts, weight: Math.log(counts.size + 2) };
   });
 }

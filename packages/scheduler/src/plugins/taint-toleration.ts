@@ -45,9 +45,11 @@ export const taintTolerationPlugin: FilterPlugin & ScorePlugin = {
     const prefer = (pod.spec.tolerations ?? []).filter(
       (t) => t.effect === undefined || t.effect === 'PreferNoSchedule',
     );
-    const counts = nodes.map(
-      (n) => (n.node.spec?.taints ?? []).filter((t) => t.effect === 'PreferNoSchedule' && !tolerated(prefer, t)).length,
-    );
+    const counts = nodes.map((n) => {
+      const taints = n.node.spec?.taints;
+      if (taints === undefined || taints.length === 0) return 0;
+      return taints.filter((t) => t.effect === 'PreferNoSchedule' && !tolerated(prefer, t)).length;
+    });
     return normalizeScores(counts, true);
   },
 };
