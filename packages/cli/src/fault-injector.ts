@@ -68,7 +68,11 @@ export class StateDirFaultInjector implements FaultInjector {
     const r = await runtimeAction(this.stateDir, action, node);
     if (action === 'stop') this.runtimesStopped.add(node);
     else this.runtimesStopped.delete(node);
-    return { component: r.kubelet, action: `runtime ${action}`, detail: `container runtime of ${r.node} ${action}ped` };
+    return {
+      component: r.kubelet,
+      action: `runtime ${action}`,
+      detail: `container runtime of ${r.node} ${action === 'stop' ? 'stopped' : 'started'}`,
+    };
   }
 
   outstanding(): { stopped: string[]; paused: string[]; runtimesStopped: string[] } {

@@ -124,3 +124,21 @@ export class CliCluster {
 export function built(pkg: string, main = 'main.js'): boolean {
   return fs.existsSync(path.join(PACKAGES, pkg, 'dist', 'src', main));
 }
+
+/** The component programs drills 1–4 need, by package; a test skips (saying which) when one is not built. */
+export const NODE_DRILL_PACKAGES = ['scheduler', 'controller-manager', 'kubelet'];
+
+export function missingPackages(pkgs: string[]): string | undefined {
+  const missing = pkgs.filter((p) => !built(p));
+  return missing.length > 0
+    ? `not built in this checkout: ${missing.map((p) => `packages/${p}/dist/src/main.js`).join(', ')}`
+    : undefined;
+}
+
+/** Asserts that the named check ran and passed; returns it. */
+export function passedCheck(report: DrillReport, name: string | RegExp): DrillReport['checks'][number] {
+  const c = report.checks.find((x) => (typeof name === 'string' ? x.name === name : name.test(x.name)));
+  if (!c) throw new Error(`no check ${String(name)} in: ${report.checks.map((x) => x.name).join('; ')}`);
+  if (!c.ok) throw new Error(`check ${c.name} failed: ${c.detail}`);
+  return c;
+}

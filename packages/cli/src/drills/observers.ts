@@ -150,7 +150,7 @@ export async function startApiObservers(
   const events = informer<Event>(cluster, 'events', runtime);
   events.addEventHandler({
     onAdd: (e, initial) => {
-      if (!initial) timeline.add('observed', eventSource(e), describeEvent(e));
+      if (!initial && !QUIET_REASONS.has(e.reason ?? '')) timeline.add('observed', eventSource(e), describeEvent(e));
     },
     onUpdate: (old, now) => {
       if (old !== now && (now.count ?? 1) > (old.count ?? 1)) {
@@ -185,6 +185,9 @@ export async function startApiObservers(
     },
   };
 }
+
+/** Events that say nothing in an emulator (images are not really pulled). */
+const QUIET_REASONS = new Set(['Pulling', 'Pulled']);
 
 function eventSource(e: Event): string {
   return e.source?.component ?? e.reportingComponent ?? 'event';
