@@ -113,10 +113,12 @@ export const apiserverDownDrill: Drill<DrillCluster> = {
         },
       ],
       async heal() {
-        if (!stopped) return;
-        const out = await c.faults.component('start', apiserver);
-        ctx.fault(`restored ${apiserver}: ${out.detail}`);
-        stopped = false;
+        if (stopped) {
+          const out = await c.faults.component('start', apiserver);
+          ctx.fault(`restored ${apiserver}: ${out.detail}`);
+          stopped = false;
+        }
+        for (const o of await c.faults.undoAll()) ctx.fault(`restored ${o.component}: ${o.detail}`);
       },
       async recovery() {
         await ctx.expect(

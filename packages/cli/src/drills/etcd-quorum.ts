@@ -165,6 +165,8 @@ export const etcdQuorumDrill: Drill<DrillCluster> = {
           ctx.fault(`restored ${v}: ${out.detail}`);
         }
         stoppedHere.length = 0;
+        // Anything else this run left broken (a stage that failed half-way).
+        for (const o of await c.faults.undoAll()) ctx.fault(`restored ${o.component}: ${o.detail}`);
       },
       async recovery() {
         await ctx.expect(

@@ -5,7 +5,7 @@
  */
 import type { Node, Pod } from '@kemu/api';
 import type { DrillCluster } from './cluster.js';
-import type { Drill, DrillContext } from './framework.js';
+import { type Drill, type DrillContext, DrillUnavailableError } from './framework.js';
 import {
   allReady,
   createDeployment,
@@ -33,7 +33,14 @@ export const kubeletStopDrill: Drill<DrillCluster> = {
     'default toleration of that taint runs out and they are evicted, and their ReplicaSet recreates them on the ' +
     'other nodes. The evicted pods stay Terminating: only their kubelet could confirm they stopped. Start the kubelet ' +
     'again: it reports Ready, cleans up, and new pods land on it again when the Deployment scales up.',
-  preflight: (c) => c.require({ kinds: ['kube-scheduler', 'kube-controller-manager', 'kubelet'], workers: 2 }),
+  preflight: (c) => {
+    c.require({ kinds: ['kube-scheduler', 'kube-controller-manager', 'kubelet'], workers: 2 });
+    if (c.workers.some((n) => n.simulated)) {
+      throw new DrillUnavailableError(
+        'the workers are simulated by one kubelet process (--runtime sim): stopping it would stop every worker; use --runtime process',
+      );
+    }
+  },
   start(ctx: DrillContext<DrillCluster>) {
     const c = ctx.cluster;
     const app = `drill-kl-${Date.now().toString(36)}`;
