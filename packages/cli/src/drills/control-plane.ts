@@ -8,6 +8,8 @@ import type { Drill, DrillContext } from './framework.js';
 import { allReady, createDeployment, deleteDrillObjects, formatSpread, scale, spread } from './workload.js';
 
 const DRILL = 'control-plane';
+/** How long the deleted mirror pod must stay Terminating with its kubelet stopped. */
+const STAYS_MS = 8000;
 
 export const controlPlaneDrill: Drill<DrillCluster> = {
   name: DRILL,
@@ -29,6 +31,7 @@ export const controlPlaneDrill: Drill<DrillCluster> = {
     const workers = c.workers.map((n) => n.name);
     let schedulerPid: number | undefined;
     let firstUid = '';
+    let deletedAt = 0;
 
     const getMirror = async (): Promise<Pod | undefined> => {
       const r = await c.kubectl(['get', 'pod', mirror, '-n', 'kube-system', '-o', 'json']);
@@ -83,6 +86,7 @@ export const controlPlaneDrill: Drill<DrillCluster> = {
           inject: async () => {
             const out = await c.faults.component('stop', kubelet);
             ctx.fault(`stopped ${kubelet} (pid ${out.pid})`);
+            deletedAt = Date.now();
             await c.k(['delete', 'pod', mirror, '-n', 'kube-system', '--wait=false']);
             ctx.fault(`kubectl delete pod ${mirror} -n kube-system`);
           },
@@ -113,9 +117,12 @@ export const controlPlaneDrill: Drill<DrillCluster> = {
               { deadlineMs: 45_000, intervalMs: 250, describe: (p) => formatSpread(spread(p, workers)) },
               () => allReady(c, app, 3),
             );
+            // "Stays": well past the time it took to come back while the kubelet ran.
+            const waited = Date.now() - deletedAt;
+            if (waited < STAYS_MS) await ctx.sleep(STAYS_MS - waited);
             const x = await getMirror();
             ctx.verify(
-              `${mirror} still Terminating (no kubelet to confirm)`,
+              `${mirror} still Terminating ${Math.round((Date.now() - deletedAt) / 1000)} s later (no kubelet to confirm)`,
               x?.metadata.deletionTimestamp !== undefined && x.metadata.uid === firstUid,
               x ? `deletionTimestamp ${x.metadata.deletionTimestamp ?? 'none'}` : 'gone',
             );

@@ -36,10 +36,15 @@ export function describePodChange(old: Pod | undefined, now: Pod): { source: str
   const node = now.spec.nodeName;
   if (!old) {
     const owner = ownerOf(now);
-    out.push({
-      source: owner ? 'kube-controller-manager' : 'kube-apiserver',
-      message: `pod ${name} created${owner ? ` by ${owner}` : ''}${node ? ` on ${node}` : ''}`,
-    });
+    if (owner?.startsWith('Node/')) {
+      // A mirror pod: the kubelet publishes its static pod (owner: the Node).
+      out.push({ source: `kubelet/${node ?? owner.slice(5)}`, message: `mirror pod ${name} created for a static pod` });
+    } else {
+      out.push({
+        source: owner ? 'kube-controller-manager' : 'kube-apiserver',
+        message: `pod ${name} created${owner ? ` by ${owner}` : ''}${node ? ` on ${node}` : ''}`,
+      });
+    }
   } else if (!old.spec.nodeName && node) {
     out.push({ source: 'kube-scheduler', message: `pod ${name} scheduled to ${node}` });
   }
