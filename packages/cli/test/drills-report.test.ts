@@ -102,6 +102,27 @@ describe('report', () => {
     const data = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)?.[1];
     assert.ok(data);
     assert.deepEqual(JSON.parse(data), r);
+    // The page's own script at least parses (no browser here to run it).
+    const js = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1];
+    assert.ok(js);
+    // …and runs against a stub DOM: it reads the embedded data and draws one mark per phase/fault/check.
+    const marks: { left: string; title: string }[] = [];
+    const el = (): Record<string, unknown> => ({
+      style: {},
+      dataset: { kind: 'phase' },
+      textContent: data,
+      checked: true,
+      value: '',
+      addEventListener: () => {},
+      appendChild: (child: { style: { left: string }; title: string }) =>
+        marks.push({ left: child.style.left, title: child.title }),
+    });
+    const stub = { getElementById: () => el(), querySelectorAll: () => [el(), el()], createElement: () => el() };
+    new Function('document', js)(stub);
+    assert.deepEqual(
+      marks.map((m) => m.title),
+      ['+0.000s drill: setup', '+1.000s drill: SIGKILL <etcd-0>'],
+    );
   });
 });
 
