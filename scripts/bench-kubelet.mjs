@@ -77,6 +77,8 @@ try {
     procRoot,
     '--admin-port',
     String(await freePort()),
+    '--port',
+    '0',
     '--pod-cidr',
     '127.77.0.0/16',
   ]);
@@ -134,6 +136,8 @@ try {
     simRoot,
     '--admin-port',
     String(await freePort()),
+    '--port',
+    '0',
   ]);
   await until(
     `${NODES} nodes Ready`,

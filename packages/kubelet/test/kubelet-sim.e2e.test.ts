@@ -25,6 +25,8 @@ before(async () => {
     tmpDir('kemu-kubelet-sim-'),
     '--admin-port',
     String(port),
+    '--port',
+    '0',
   ]);
 });
 

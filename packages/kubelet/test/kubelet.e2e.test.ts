@@ -22,10 +22,12 @@ import {
 let c: TestCluster;
 let kl: KubeletProc & { proc: ChildProc };
 let klArgs: string[];
+let kubeletPort: number;
 const NODE = 'worker-e2e';
 
 before(async () => {
   c = await TestCluster.start({ etcd: 1, apiserverArgs: [] });
+  kubeletPort = await freePort();
   klArgs = [
     '--pod-cidr',
     testPodCidr(),
@@ -34,7 +36,7 @@ before(async () => {
     '--register-with-taints',
     'dedicated=e2e:PreferNoSchedule',
     '--port',
-    '10299',
+    String(kubeletPort),
   ];
   kl = await startKubelet(c, NODE, await freePort(), klArgs);
 });
@@ -65,7 +67,7 @@ test('registers its Node with labels, taints, addresses, capacity, nodeInfo; Rea
     { type: 'InternalIP', address: '127.0.0.1' },
     { type: 'Hostname', address: NODE },
   ]);
-  assert.equal(node.status?.daemonEndpoints?.kubeletEndpoint?.Port, 10299);
+  assert.equal(node.status?.daemonEndpoints?.kubeletEndpoint?.Port, kubeletPort);
   assert.equal(node.status?.capacity?.pods, '110');
   assert.ok(
     node.status?.allocatable?.cpu && node.status.allocatable.memory && node.status.allocatable['ephemeral-storage'],
