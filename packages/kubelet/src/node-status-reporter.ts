@@ -179,7 +179,7 @@ export class NodeStatusReporter {
     let fp = desired.status ? statusFingerprint(desired.status) : '';
     try {
       this.node = await this.o.nodes.create(desired);
-      this.o.log.info({ node: id.nodeName }, 'registered node');
+      this.o.log.info('registered node');
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       // Already there (a restarted kubelet): keep its spec (taints, unschedulable), refresh the labels
@@ -193,7 +193,7 @@ export class NodeStatusReporter {
       const status = nodeStatus(id, r, this.images, node.status?.conditions, now);
       fp = statusFingerprint(status);
       this.node = await this.o.nodes.patch(id.nodeName, 'merge', { status }, { subresource: 'status' });
-      this.o.log.info({ node: id.nodeName }, 'node already registered; status refreshed');
+      this.o.log.info('node already registered; status refreshed');
     }
     this.registered = true;
     this.posted(fp, r.ready, now);
