@@ -57,6 +57,7 @@ async function until(what, cond, timeoutMs) {
 }
 
 const c = await TestCluster.start({ etcd: 1, apiserverArgs: [] });
+let procRootDir = '/nonexistent-kemu-bench';
 const wire = new WireClient({ identity: 'bench/kubelet', log: silentLogger(), url: `${c.wireUrl}/wire` });
 await wire.start().whenConnected(10000);
 const api = new WireApiClient({ wire, timeoutMs: 60000 });
@@ -68,6 +69,7 @@ try {
   // ---- A: one process-runtime node ----
   console.error('A: process runtime, one node');
   const procRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-kubelet-proc-'));
+  procRootDir = procRoot;
   const kp = c.startComponent('kubelet-proc', COMPONENT_MAINS.kubelet, [
     '--apiserver',
     c.wireUrl,
@@ -206,6 +208,16 @@ try {
 } finally {
   await wire.close();
   await c.destroy();
+  // Containers lead their own process groups and outlive the SIGKILLed kubelet: sweep them.
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const env = fs.readFileSync(`/proc/${e}/environ`, 'utf8');
+      if (env.includes(`KEMU_RUNTIME_STATE_DIR=${procRootDir}`)) process.kill(Number(e), 'SIGKILL');
+    } catch {
+      // gone or not ours
+    }
+  }
 }
 
 const w = Math.max(...rows.map((r) => r[0].length));

@@ -8,6 +8,7 @@ import {
   getNode,
   getPod,
   type KubeletProc,
+  killContainersUnder,
   nodeReady,
   podCondition,
   podManifest,
@@ -43,6 +44,8 @@ before(async () => {
 
 after(async () => {
   await c?.destroy();
+  // The kubelet was SIGKILLed with the cluster: its containers (own process groups) would outlive it.
+  if (kl) killContainersUnder(kl.rootDir);
 });
 
 const dump = () => c.dumpLogs(40);
