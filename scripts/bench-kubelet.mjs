@@ -181,8 +181,20 @@ try {
   await until(
     `${PODS} pods Running`,
     async () => {
-      const l = await pods.list({ namespace: 'default', fieldSelector: 'status.phase=Running' });
-      return l.items.filter((p) => p.metadata.name.startsWith('sp-')).length === PODS;
+      // Paged: 10,000 pods (with managedFields) are more than one 16 MiB wire frame.
+      let running = 0;
+      let cont;
+      do {
+        const l = await pods.list({
+          namespace: 'default',
+          fieldSelector: 'status.phase=Running',
+          limit: 1000,
+          ...(cont ? { continue: cont } : {}),
+        });
+        running += l.items.filter((p) => p.metadata.name.startsWith('sp-')).length;
+        cont = l.continue;
+      } while (cont);
+      return running === PODS;
     },
     900000,
   );
