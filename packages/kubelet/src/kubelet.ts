@@ -138,6 +138,8 @@ export class Kubelet {
   private readonly nodeReporter: NodeStatusReporter;
   private readonly lease: NodeLease;
   private readonly capacity: ResourceList;
+  private readonly crashBackoff: Backoff;
+  private readonly pullBackoff: Backoff;
   private readonly machineID: string;
   private readonly bootID: string;
   private unsubscribe: (() => void) | undefined;
@@ -168,6 +170,8 @@ export class Kubelet {
     this.bootID = `${this.random.int(0, 2 ** 31).toString(16)}-${this.random.int(0, 2 ** 31).toString(16)}`;
     this.lastRuntimeReady = this.runtime.status().ready;
     const profile = opts.config.profile;
+    this.crashBackoff = new Backoff(this.clock, profile.crashLoopBackOffMs.initial, profile.crashLoopBackOffMs.max);
+    this.pullBackoff = new Backoff(this.clock, profile.imagePullBackOffMs.initial, profile.imagePullBackOffMs.max);
     this.events = new EventRecorder({
       events: opts.api.resource<Event>('events'),
       component: 'kubelet',
@@ -219,8 +223,8 @@ export class Kubelet {
       log: this.log,
       objects: new ApiObjectSources(opts.api, opts.services),
       nodeAllocatable: () => this.capacity,
-      crashBackoff: new Backoff(this.clock, profile.crashLoopBackOffMs.initial, profile.crashLoopBackOffMs.max),
-      pullBackoff: new Backoff(this.clock, profile.imagePullBackOffMs.initial, profile.imagePullBackOffMs.max),
+      crashBackoff: this.crashBackoff,
+      pullBackoff: this.pullBackoff,
       probes: this.probeHooks(),
       event: (pod, type, reason, message) => this.event(pod, type, reason, message),
       publishStatus: (rec, status) => this.publishStatus(rec, status),
@@ -563,6 +567,8 @@ export class Kubelet {
 
   private gcStatusCache(): void {
     for (const uid of this.sourceStatus.keys()) if (!this.pods.has(uid)) this.sourceStatus.delete(uid);
+    this.crashBackoff.gc();
+    this.pullBackoff.gc();
   }
 
   // ---- PLEG: notice container state changes the runtime does not push ----
