@@ -67,6 +67,8 @@ export interface KubeletOptions {
   quietEvents?: boolean;
   /** Pod status writes in flight (default 8). */
   statusConcurrency?: number;
+  /** Lease renewal period (default: the profile's `nodeLeaseRenewIntervalMs`). */
+  leaseRenewIntervalMs?: number;
   /** Process-wide bound on status writes in flight (shared by sim nodes). */
   statusLimiter?: Semaphore;
   /** ApiClient for Lease renewals (a short request timeout, so a stuck renewal is retried soon). */
@@ -208,7 +210,7 @@ export class Kubelet {
       nodeName: this.nodeName,
       nodeUid: () => this.nodeReporter.uid,
       durationSeconds: profile.nodeLeaseDurationSeconds,
-      renewIntervalMs: profile.nodeLeaseRenewIntervalMs,
+      renewIntervalMs: opts.leaseRenewIntervalMs ?? profile.nodeLeaseRenewIntervalMs,
       runtime: this.clock,
       random: this.random,
       log: this.log,
