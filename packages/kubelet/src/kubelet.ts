@@ -501,6 +501,12 @@ export class Kubelet {
   }
 
   private async work(rec: PodRecord): Promise<void> {
+    if (!this.nodeReporter.isRegistered && !rec.removed && rec.pod.metadata.deletionTimestamp === undefined) {
+      // Like upstream, pods start only once the Node exists (the apiserver's proxy to this kubelet
+      // and the scheduler's view both need it); registration is retried on its own schedule.
+      this.trigger(rec, 200);
+      return;
+    }
     rec.syncing = true;
     let wake: number | undefined;
     try {

@@ -45,7 +45,10 @@ before(async () => {
 after(async () => {
   await c?.destroy();
   // The kubelet was SIGKILLed with the cluster: its containers (own process groups) would outlive it.
-  if (kl) killContainersUnder(kl.rootDir);
+  if (kl) {
+    killContainersUnder(kl.rootDir);
+    fs.rmSync(kl.rootDir, { recursive: true, force: true });
+  }
 });
 
 const dump = () => c.dumpLogs(40);
@@ -166,6 +169,7 @@ test('nginx pod: Running with a pod IP that answers HTTP; events from the kubele
 
 test('deleting a pod runs preStop, stops its processes within the grace period and leaves no orphan', async () => {
   const hookDir = tmpDir('kemu-prestop-');
+  after(() => fs.rmSync(hookDir, { recursive: true, force: true }));
   await c.k(['apply', '-f', '-'], {
     input: podManifest('sleeper', NODE, {
       terminationGracePeriodSeconds: 3,
