@@ -57,6 +57,7 @@ async function until(what, cond, timeoutMs) {
 }
 
 const c = await TestCluster.start({ etcd: 1, apiserverArgs: [] });
+let procRootDir = '/nonexistent-kemu-bench';
 const wire = new WireClient({ identity: 'bench/kubelet', log: silentLogger(), url: `${c.wireUrl}/wire` });
 await wire.start().whenConnected(10000);
 const api = new WireApiClient({ wire, timeoutMs: 60000 });
@@ -68,6 +69,7 @@ try {
   // ---- A: one process-runtime node ----
   console.error('A: process runtime, one node');
   const procRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-kubelet-proc-'));
+  procRootDir = procRoot;
   const kp = c.startComponent('kubelet-proc', COMPONENT_MAINS.kubelet, [
     '--apiserver',
     c.wireUrl,
@@ -77,6 +79,8 @@ try {
     procRoot,
     '--admin-port',
     String(await freePort()),
+    '--port',
+    '0',
     '--pod-cidr',
     '127.77.0.0/16',
   ]);
@@ -134,6 +138,8 @@ try {
     simRoot,
     '--admin-port',
     String(await freePort()),
+    '--port',
+    '0',
   ]);
   await until(
     `${NODES} nodes Ready`,
@@ -175,8 +181,20 @@ try {
   await until(
     `${PODS} pods Running`,
     async () => {
-      const l = await pods.list({ namespace: 'default', fieldSelector: 'status.phase=Running' });
-      return l.items.filter((p) => p.metadata.name.startsWith('sp-')).length === PODS;
+      // Paged: 10,000 pods (with managedFields) are more than one 16 MiB wire frame.
+      let running = 0;
+      let cont;
+      do {
+        const l = await pods.list({
+          namespace: 'default',
+          fieldSelector: 'status.phase=Running',
+          limit: 1000,
+          ...(cont ? { continue: cont } : {}),
+        });
+        running += l.items.filter((p) => p.metadata.name.startsWith('sp-')).length;
+        cont = l.continue;
+      } while (cont);
+      return running === PODS;
     },
     900000,
   );
@@ -202,6 +220,16 @@ try {
 } finally {
   await wire.close();
   await c.destroy();
+  // Containers lead their own process groups and outlive the SIGKILLed kubelet: sweep them.
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const env = fs.readFileSync(`/proc/${e}/environ`, 'utf8');
+      if (env.includes(`KEMU_RUNTIME_STATE_DIR=${procRootDir}`)) process.kill(Number(e), 'SIGKILL');
+    } catch {
+      // gone or not ours
+    }
+  }
 }
 
 const w = Math.max(...rows.map((r) => r[0].length));

@@ -67,6 +67,8 @@ export interface KubeletOptions {
   quietEvents?: boolean;
   /** Pod status writes in flight (default 8). */
   statusConcurrency?: number;
+  /** Lease renewal period (default: the profile's `nodeLeaseRenewIntervalMs`). */
+  leaseRenewIntervalMs?: number;
   /** Process-wide bound on status writes in flight (shared by sim nodes). */
   statusLimiter?: Semaphore;
   /** ApiClient for Lease renewals (a short request timeout, so a stuck renewal is retried soon). */
@@ -138,6 +140,8 @@ export class Kubelet {
   private readonly nodeReporter: NodeStatusReporter;
   private readonly lease: NodeLease;
   private readonly capacity: ResourceList;
+  private readonly crashBackoff: Backoff;
+  private readonly pullBackoff: Backoff;
   private readonly machineID: string;
   private readonly bootID: string;
   private unsubscribe: (() => void) | undefined;
@@ -168,6 +172,8 @@ export class Kubelet {
     this.bootID = `${this.random.int(0, 2 ** 31).toString(16)}-${this.random.int(0, 2 ** 31).toString(16)}`;
     this.lastRuntimeReady = this.runtime.status().ready;
     const profile = opts.config.profile;
+    this.crashBackoff = new Backoff(this.clock, profile.crashLoopBackOffMs.initial, profile.crashLoopBackOffMs.max);
+    this.pullBackoff = new Backoff(this.clock, profile.imagePullBackOffMs.initial, profile.imagePullBackOffMs.max);
     this.events = new EventRecorder({
       events: opts.api.resource<Event>('events'),
       component: 'kubelet',
@@ -204,7 +210,7 @@ export class Kubelet {
       nodeName: this.nodeName,
       nodeUid: () => this.nodeReporter.uid,
       durationSeconds: profile.nodeLeaseDurationSeconds,
-      renewIntervalMs: profile.nodeLeaseRenewIntervalMs,
+      renewIntervalMs: opts.leaseRenewIntervalMs ?? profile.nodeLeaseRenewIntervalMs,
       runtime: this.clock,
       random: this.random,
       log: this.log,
@@ -219,8 +225,8 @@ export class Kubelet {
       log: this.log,
       objects: new ApiObjectSources(opts.api, opts.services),
       nodeAllocatable: () => this.capacity,
-      crashBackoff: new Backoff(this.clock, profile.crashLoopBackOffMs.initial, profile.crashLoopBackOffMs.max),
-      pullBackoff: new Backoff(this.clock, profile.imagePullBackOffMs.initial, profile.imagePullBackOffMs.max),
+      crashBackoff: this.crashBackoff,
+      pullBackoff: this.pullBackoff,
       probes: this.probeHooks(),
       event: (pod, type, reason, message) => this.event(pod, type, reason, message),
       publishStatus: (rec, status) => this.publishStatus(rec, status),
@@ -495,6 +501,12 @@ export class Kubelet {
   }
 
   private async work(rec: PodRecord): Promise<void> {
+    if (!this.nodeReporter.isRegistered && !rec.removed && rec.pod.metadata.deletionTimestamp === undefined) {
+      // Like upstream, pods start only once the Node exists (the apiserver's proxy to this kubelet
+      // and the scheduler's view both need it); registration is retried on its own schedule.
+      this.trigger(rec, 200);
+      return;
+    }
     rec.syncing = true;
     let wake: number | undefined;
     try {
@@ -563,6 +575,8 @@ export class Kubelet {
 
   private gcStatusCache(): void {
     for (const uid of this.sourceStatus.keys()) if (!this.pods.has(uid)) this.sourceStatus.delete(uid);
+    this.crashBackoff.gc();
+    this.pullBackoff.gc();
   }
 
   // ---- PLEG: notice container state changes the runtime does not push ----

@@ -44,6 +44,7 @@ export class NodeStatusReporter {
   private lastReady: boolean | undefined;
   private images: ImageInfo[] = [];
   private failures = 0;
+  private spread = false;
   /** Status writes that reached the apiserver. */
   posts = 0;
 
@@ -64,7 +65,9 @@ export class NodeStatusReporter {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.schedule(this.o.jitterStart ? this.o.random.int(0, this.o.updateFrequencyMs) : 0);
+    // Register at once (pods wait for the Node to exist); with many nodes only the later posts are
+    // spread over the period (see tick).
+    this.schedule(0);
   }
 
   stop(): void {
@@ -118,7 +121,12 @@ export class NodeStatusReporter {
     }
     const base =
       this.failures > 0 ? Math.min(this.o.updateFrequencyMs, 200 * 2 ** (this.failures - 1)) : this.o.updateFrequencyMs;
-    this.schedule(base + Math.floor(base * 0.04 * this.o.random.next()));
+    let delay = base + Math.floor(base * 0.04 * this.o.random.next());
+    if (this.o.jitterStart && !this.spread) {
+      this.spread = true;
+      delay = base + this.o.random.int(0, base);
+    }
+    this.schedule(delay);
   }
 
   private readiness(): Readiness {
@@ -179,7 +187,7 @@ export class NodeStatusReporter {
     let fp = desired.status ? statusFingerprint(desired.status) : '';
     try {
       this.node = await this.o.nodes.create(desired);
-      this.o.log.info({ node: id.nodeName }, 'registered node');
+      this.o.log.info('registered node');
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       // Already there (a restarted kubelet): keep its spec (taints, unschedulable), refresh the labels
@@ -193,7 +201,7 @@ export class NodeStatusReporter {
       const status = nodeStatus(id, r, this.images, node.status?.conditions, now);
       fp = statusFingerprint(status);
       this.node = await this.o.nodes.patch(id.nodeName, 'merge', { status }, { subresource: 'status' });
-      this.o.log.info({ node: id.nodeName }, 'node already registered; status refreshed');
+      this.o.log.info('node already registered; status refreshed');
     }
     this.registered = true;
     this.posted(fp, r.ready, now);

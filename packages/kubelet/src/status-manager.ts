@@ -130,6 +130,10 @@ export class PodStatusManager {
         if (!isConflict(err)) {
           this.o.log.warn({ pod: pod.metadata.name, err: (err as Error).message }, 'failed to update pod status');
           await new Promise<void>((r) => this.o.runtime.setTimeout(r, 200 * (attempt + 1)));
+          // Not a conflict: the cached copy is as good as a GET (which would add load to a struggling
+          // apiserver); a later write will conflict if it is stale.
+          pod = this.freshest(pod);
+          continue;
         }
         try {
           const fresh = await this.o.pods.get(pod.metadata.name ?? '', {
@@ -142,5 +146,23 @@ export class PodStatusManager {
         }
       }
     }
+    // Still not written (apiserver down or overloaded): keep it and try again later, unless a newer
+    // status was queued meanwhile. Upstream's status manager re-syncs every 10 s for the same reason.
+    if (!this.closed) {
+      this.o.runtime.setTimeout(() => {
+        if (this.closed || this.pending.has(uid)) return;
+        this.pending.set(uid, { pod: this.freshest(pod), status: p.status, fp: p.fp, waiters: [] });
+        this.queue.push(uid);
+        this.pump();
+      }, RETRY_LATER_MS);
+    }
+  }
+
+  private freshest(pod: Pod): Pod {
+    const cached = this.o.cached(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '');
+    return cached && cached.metadata.uid === pod.metadata.uid ? cached : pod;
   }
 }
+
+/** How long a status that could not be written waits before the next round of attempts. */
+const RETRY_LATER_MS = 2000;

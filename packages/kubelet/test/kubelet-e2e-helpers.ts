@@ -128,3 +128,26 @@ export function processesOfContainer(containerId: string): number[] {
   }
   return out;
 }
+
+/**
+ * SIGKILLs the process group of every container whose runtime state dir lies under `rootDir`.
+ * Containers lead process groups of their own, so TestCluster.destroy() (which SIGKILLs the
+ * kubelet's group) does not reach them: call this after it, also when a test failed.
+ */
+export function killContainersUnder(rootDir: string): number {
+  let killed = 0;
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const env = fs.readFileSync(`/proc/${e}/environ`, 'utf8').split('\0');
+      const marker = env.find((v) => v.startsWith('KEMU_RUNTIME_STATE_DIR='));
+      if (!marker?.slice('KEMU_RUNTIME_STATE_DIR='.length).startsWith(rootDir)) continue;
+      const pgid = Number(fs.readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1]?.split(' ')[2]);
+      process.kill(pgid > 1 ? -pgid : Number(e), 'SIGKILL');
+      killed++;
+    } catch {
+      // gone, not ours, or already killed with its group
+    }
+  }
+  return killed;
+}

@@ -94,6 +94,8 @@ export async function startHarness(
   services.start();
   kubelet.start();
   const flush = () => flushPromises();
+  // Let the first timers (node registration) fire, so pods created by a test start at once.
+  clock.advance(0);
   await flush();
   const h: Harness = {
     clock,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Node, Pod } from '@kemu/api';
 import { COMPONENT_MAINS, freePort, TestCluster } from '@kemu/testkit';
@@ -6,11 +7,13 @@ import { tmpDir, waitUntil } from './kubelet-e2e-helpers.js';
 
 let c: TestCluster;
 let admin: string;
+let rootDir: string;
 const N = 20;
 
 before(async () => {
   c = await TestCluster.start({ etcd: 1, apiserverArgs: [] });
   const port = await freePort();
+  rootDir = tmpDir('kemu-kubelet-sim-');
   admin = `http://127.0.0.1:${port}`;
   c.startComponent('kubelet-sim', COMPONENT_MAINS.kubelet, [
     '--apiserver',
@@ -22,14 +25,17 @@ before(async () => {
     '--sim-node-prefix',
     'sim-',
     '--root-dir',
-    tmpDir('kemu-kubelet-sim-'),
+    rootDir,
     '--admin-port',
     String(port),
+    '--port',
+    '0',
   ]);
 });
 
 after(async () => {
   await c?.destroy();
+  if (rootDir) fs.rmSync(rootDir, { recursive: true, force: true });
 });
 
 const dump = () => c.dumpLogs(40);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ConfigMap, Lease, Pod } from '@kemu/api';
+import { ApiError, failureStatus } from '@kemu/client';
 import { startHarness } from './kubelet-harness.js';
 
 test('registers the node, renews its lease, reports Ready', async (t) => {
@@ -447,4 +448,21 @@ test('native sidecars (init containers with restartPolicy Always) run beside the
   pod = h.pod('p1');
   assert.equal(pod?.status?.phase, 'Succeeded');
   assert.ok(pod?.status?.initContainerStatuses?.[0]?.state?.terminated, 'sidecar stopped once the app completed');
+});
+
+test('a status write that keeps failing (apiserver unavailable) is retried later, not dropped', async (t) => {
+  const h = await startHarness({ kubelet: { resyncPeriodMs: 0 } });
+  t.after(() => h.stop());
+  let failing = true;
+  h.api.intercept((call) => {
+    if (failing && call.resource === 'pods' && call.verb === 'updateStatus') {
+      throw new ApiError(failureStatus(503, 'ServiceUnavailable', 'apiserver unavailable: not connected'));
+    }
+  });
+  await h.createPod({ spec: { containers: [{ name: 'web', image: 'nginx' }] } });
+  await h.step(5000);
+  assert.equal(h.pod('p1')?.status?.phase, 'Pending', 'nothing could be written');
+  failing = false;
+  await h.step(3000);
+  assert.equal(h.pod('p1')?.status?.phase, 'Running', 'written once the apiserver answers again');
 });

@@ -8,6 +8,7 @@ import {
   getNode,
   getPod,
   type KubeletProc,
+  killContainersUnder,
   nodeReady,
   podCondition,
   podManifest,
@@ -22,10 +23,12 @@ import {
 let c: TestCluster;
 let kl: KubeletProc & { proc: ChildProc };
 let klArgs: string[];
+let kubeletPort: number;
 const NODE = 'worker-e2e';
 
 before(async () => {
   c = await TestCluster.start({ etcd: 1, apiserverArgs: [] });
+  kubeletPort = await freePort();
   klArgs = [
     '--pod-cidr',
     testPodCidr(),
@@ -34,13 +37,18 @@ before(async () => {
     '--register-with-taints',
     'dedicated=e2e:PreferNoSchedule',
     '--port',
-    '10299',
+    String(kubeletPort),
   ];
   kl = await startKubelet(c, NODE, await freePort(), klArgs);
 });
 
 after(async () => {
   await c?.destroy();
+  // The kubelet was SIGKILLed with the cluster: its containers (own process groups) would outlive it.
+  if (kl) {
+    killContainersUnder(kl.rootDir);
+    fs.rmSync(kl.rootDir, { recursive: true, force: true });
+  }
 });
 
 const dump = () => c.dumpLogs(40);
@@ -65,7 +73,7 @@ test('registers its Node with labels, taints, addresses, capacity, nodeInfo; Rea
     { type: 'InternalIP', address: '127.0.0.1' },
     { type: 'Hostname', address: NODE },
   ]);
-  assert.equal(node.status?.daemonEndpoints?.kubeletEndpoint?.Port, 10299);
+  assert.equal(node.status?.daemonEndpoints?.kubeletEndpoint?.Port, kubeletPort);
   assert.equal(node.status?.capacity?.pods, '110');
   assert.ok(
     node.status?.allocatable?.cpu && node.status.allocatable.memory && node.status.allocatable['ephemeral-storage'],
@@ -161,6 +169,7 @@ test('nginx pod: Running with a pod IP that answers HTTP; events from the kubele
 
 test('deleting a pod runs preStop, stops its processes within the grace period and leaves no orphan', async () => {
   const hookDir = tmpDir('kemu-prestop-');
+  after(() => fs.rmSync(hookDir, { recursive: true, force: true }));
   await c.k(['apply', '-f', '-'], {
     input: podManifest('sleeper', NODE, {
       terminationGracePeriodSeconds: 3,

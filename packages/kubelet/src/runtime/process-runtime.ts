@@ -195,6 +195,12 @@ export class ProcessRuntime extends BaseContainerRuntime<ProcessContainer> {
       KEMU_MOUNTS: JSON.stringify(mounts.map((m) => ({ containerPath: m.containerPath, hostPath: m.hostPath }))),
     };
     for (const e of c.config.envs ?? []) env[e.name] = rewrite(e.value);
+    // Markers (set last, so a pod cannot hide from them): which runtime owns the process, and the
+    // kemu cluster it belongs to (`kemu down` sweeps processes by KEMU_STATE_DIR). Containers run in
+    // process groups of their own, so they outlive a SIGKILLed kubelet; these let whoever cleans up
+    // find them.
+    env.KEMU_RUNTIME_STATE_DIR = this.stateDir;
+    if (process.env.KEMU_STATE_DIR) env.KEMU_STATE_DIR = process.env.KEMU_STATE_DIR;
     return { env, cwd, rootfs, rewrite };
   }
 
