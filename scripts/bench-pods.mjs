@@ -129,12 +129,28 @@ async function createPods(base, names, nodeOf, inFlight) {
     while (next < names.length) {
       const name = names[next++];
       started.set(name, performance.now());
-      await request(base, 'POST', '/api/v1/namespaces/default/pods', podObject(name, nodeOf(name)));
+      // An overloaded machine can make etcd answer 503/504 (result unknown): retry like a client
+      // would; a 409 after such a retry means the first attempt did land.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await request(base, 'POST', '/api/v1/namespaces/default/pods', podObject(name, nodeOf(name)));
+          break;
+        } catch (err) {
+          const code = /: (\d{3}) /.exec(String(err))?.[1];
+          if (attempt > 1 && code === '409') break;
+          if ((code !== '503' && code !== '504' && code !== '429') || attempt >= 8) throw err;
+          createRetries += 1;
+          await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+        }
+      }
     }
   }
   await Promise.all(Array.from({ length: inFlight }, worker));
   return started;
 }
+
+/** POSTs retried after a 503/504/429 (reported with the results). */
+let createRetries = 0;
 
 function percentile(sorted, p) {
   if (sorted.length === 0) return Number.NaN;
@@ -322,6 +338,7 @@ if (ONLY === undefined || ONLY === 'scale') {
   row(`sim kubelet RSS (${SIM_NODES} nodes, ${SCALE_PODS} pods)`, `${s.rss.toFixed(1)} MiB`, '', true);
 }
 
+if (createRetries > 0) rows.push(['pod creations retried after 503/504/429', String(createRetries), '', '']);
 const widths = [0, 1, 2, 3].map((i) =>
   Math.max(...[['measure', 'value', 'target', ''], ...rows].map((r) => r[i].length)),
 );
