@@ -163,9 +163,42 @@ function vmRssMiB(pid) {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
+/** Kubelet root dirs of this run: their container processes are swept at the end. */
+const roots = [];
+
+/**
+ * Stops the kubelets gracefully (a kubelet's shutdown stops its containers), then everything else,
+ * then kills any container process still running under a kubelet root dir (containers lead their own
+ * process groups, so killing the kubelet does not reach them).
+ */
+async function stopCluster(c, dirs) {
+  await Promise.all(c.components.map((p) => p.stopGracefully()));
+  await c.destroy();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let env;
+    try {
+      env = fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!env.some((v) => v.startsWith('KEMU_CONTAINER_ID='))) continue;
+    if (!dirs.some((d) => env.includes(`HOME=${d}`) || env.some((v) => v.startsWith(`HOME=${d}/`)))) continue;
+    try {
+      process.kill(-Number(entry), 'SIGKILL');
+    } catch {
+      try {
+        process.kill(Number(entry), 'SIGKILL');
+      } catch {}
+    }
+  }
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
 async function startKubelet(c, name, args) {
   const port = await freePort();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `kemu-bench-${name}-`));
+  roots.push(root);
   const proc = c.startComponent(name, COMPONENT_MAINS.kubelet, [
     '--apiserver',
     c.wireUrl,
@@ -235,7 +268,7 @@ async function latency(runtime) {
       rss,
     };
   } finally {
-    await c.destroy();
+    await stopCluster(c, roots);
   }
 }
 
@@ -306,7 +339,7 @@ async function scale() {
     const rss = vmRssMiB(proc.proc.pid);
     return { nodesReadyMs, createdMs, podsRunningMs, rss };
   } finally {
-    await c.destroy();
+    await stopCluster(c, roots);
   }
 }
 
