@@ -203,6 +203,36 @@ describe('apiserver → kubelet proxy with the real kubectl', () => {
     assert.match(down.stderr, /connection refused/);
   });
 
+  test('kubectl exec interrupted: the command is killed (through the apiserver and the kubelet)', async (t) => {
+    const child = spawn(
+      'kubectl',
+      [`--cache-dir=${c.cacheDir}`, 'exec', 'p1', '-c', 'app', '--', 'sh', '-c', 'echo $$; exec sleep 1000'],
+      { env: { ...process.env, KUBECONFIG: c.kubeconfig }, detached: true },
+    );
+    const killKubectl = () => {
+      try {
+        process.kill(-(child.pid ?? 0), 'SIGKILL');
+      } catch {}
+    };
+    t.after(killKubectl);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const pid = Number(await waitFor("the command's pid", () => /^(\d+)\n/.exec(out)?.[1], { timeoutMs: 20_000 }));
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.equal(alive(), true);
+    killKubectl();
+    await waitFor("the exec's process gone", () => !alive(), { timeoutMs: 20_000 });
+  });
+
   test('kubectl port-forward reaches the pod IP', async (t) => {
     const local = await freePort();
     const child = spawn('kubectl', [`--cache-dir=${c.cacheDir}`, 'port-forward', 'pod/p1', `${local}:8080`], {
