@@ -134,6 +134,31 @@ describe('apiserver → kubelet proxy with the real kubectl', () => {
     );
     assert.equal(st.status, 200, st.body);
     await apiPod('unbound', ['app']);
+    // Two containers, the second named by kubectl's default-container annotation.
+    const annotated = await api('POST', '/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p2', annotations: { 'kubectl.kubernetes.io/default-container': 'b' } },
+      spec: {
+        nodeName: 'n1',
+        containers: [
+          { name: 'a', image: 'busybox' },
+          { name: 'b', image: 'busybox' },
+        ],
+      },
+    });
+    assert.equal(annotated.status, 201, annotated.body);
+    host.put({
+      metadata: { name: 'p2', namespace: 'default', uid: 'uid-p2' },
+      spec: {
+        nodeName: 'n1',
+        containers: [
+          { name: 'a', image: 'busybox' },
+          { name: 'b', image: 'busybox' },
+        ],
+      },
+      status: { phase: 'Running', podIP: ip, containerStatuses: [runningStatus('a', web), runningStatus('b', first)] },
+    });
     await apiPod('far', ['app'], 'n2');
   });
 
@@ -150,6 +175,12 @@ describe('apiserver → kubelet proxy with the real kubectl', () => {
     const r = await api('GET', '/api/v1/namespaces/default/pods/p1/log');
     assert.equal(r.status, 400);
     assert.equal(JSON.parse(r.body).message, 'a container name must be specified for pod p1, choose one of: [app web]');
+    const byAnnotation = await api('GET', '/api/v1/namespaces/default/pods/p2/log');
+    assert.deepEqual(
+      [byAnnotation.status, byAnnotation.body],
+      [200, 'first\n'],
+      'the default-container annotation picks b',
+    );
     const bad = await c.kubectl(['logs', 'p1', '-c', 'nope']);
     assert.match(bad.stderr, /container nope is not valid for pod p1/);
     const prev = await c.kubectl(['logs', 'p1', '-c', 'web', '--previous']);
