@@ -129,12 +129,28 @@ async function createPods(base, names, nodeOf, inFlight) {
     while (next < names.length) {
       const name = names[next++];
       started.set(name, performance.now());
-      await request(base, 'POST', '/api/v1/namespaces/default/pods', podObject(name, nodeOf(name)));
+      // An overloaded machine can make etcd answer 503/504 (result unknown): retry like a client
+      // would; a 409 after such a retry means the first attempt did land.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await request(base, 'POST', '/api/v1/namespaces/default/pods', podObject(name, nodeOf(name)));
+          break;
+        } catch (err) {
+          const code = /: (\d{3}) /.exec(String(err))?.[1];
+          if (attempt > 1 && code === '409') break;
+          if ((code !== '503' && code !== '504' && code !== '429') || attempt >= 8) throw err;
+          createRetries += 1;
+          await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+        }
+      }
     }
   }
   await Promise.all(Array.from({ length: inFlight }, worker));
   return started;
 }
+
+/** POSTs retried after a 503/504/429 (reported with the results). */
+let createRetries = 0;
 
 function percentile(sorted, p) {
   if (sorted.length === 0) return Number.NaN;
@@ -147,9 +163,42 @@ function vmRssMiB(pid) {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
+/** Kubelet root dirs of this run: their container processes are swept at the end. */
+const roots = [];
+
+/**
+ * Stops the kubelets gracefully (a kubelet's shutdown stops its containers), then everything else,
+ * then kills any container process still running under a kubelet root dir (containers lead their own
+ * process groups, so killing the kubelet does not reach them).
+ */
+async function stopCluster(c, dirs) {
+  await Promise.all(c.components.map((p) => p.stopGracefully()));
+  await c.destroy();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let env;
+    try {
+      env = fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!env.some((v) => v.startsWith('KEMU_CONTAINER_ID='))) continue;
+    if (!dirs.some((d) => env.includes(`HOME=${d}`) || env.some((v) => v.startsWith(`HOME=${d}/`)))) continue;
+    try {
+      process.kill(-Number(entry), 'SIGKILL');
+    } catch {
+      try {
+        process.kill(Number(entry), 'SIGKILL');
+      } catch {}
+    }
+  }
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
 async function startKubelet(c, name, args) {
   const port = await freePort();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `kemu-bench-${name}-`));
+  roots.push(root);
   const proc = c.startComponent(name, COMPONENT_MAINS.kubelet, [
     '--apiserver',
     c.wireUrl,
@@ -219,7 +268,7 @@ async function latency(runtime) {
       rss,
     };
   } finally {
-    await c.destroy();
+    await stopCluster(c, roots);
   }
 }
 
@@ -290,7 +339,7 @@ async function scale() {
     const rss = vmRssMiB(proc.proc.pid);
     return { nodesReadyMs, createdMs, podsRunningMs, rss };
   } finally {
-    await c.destroy();
+    await stopCluster(c, roots);
   }
 }
 
@@ -322,6 +371,7 @@ if (ONLY === undefined || ONLY === 'scale') {
   row(`sim kubelet RSS (${SIM_NODES} nodes, ${SCALE_PODS} pods)`, `${s.rss.toFixed(1)} MiB`, '', true);
 }
 
+if (createRetries > 0) rows.push(['pod creations retried after 503/504/429', String(createRetries), '', '']);
 const widths = [0, 1, 2, 3].map((i) =>
   Math.max(...[['measure', 'value', 'target', ''], ...rows].map((r) => r[i].length)),
 );

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { COMPONENT_MAINS, freePort, TestCluster, waitFor } from '@kemu/testkit';
+import { killContainersUnder } from './fixtures/sweep-containers.js';
 import { uniquePodCidr } from './runtime-helpers.js';
 
 interface PodJson {
@@ -127,8 +128,13 @@ describe('kubelet server behind the apiserver, with the real kubectl', () => {
   });
 
   after(async () => {
+    // A kubelet stopped gracefully stops its containers; the sweep catches what a failure left.
+    await Promise.all((c?.components ?? []).map((p) => p.stopGracefully()));
     await c?.destroy();
-    if (rootDir) fs.rmSync(rootDir, { recursive: true, force: true });
+    if (rootDir) {
+      killContainersUnder(rootDir);
+      fs.rmSync(rootDir, { recursive: true, force: true });
+    }
   });
 
   test('kubectl logs and logs --tail', async () => {

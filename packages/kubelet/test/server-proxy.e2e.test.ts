@@ -134,6 +134,31 @@ describe('apiserver → kubelet proxy with the real kubectl', () => {
     );
     assert.equal(st.status, 200, st.body);
     await apiPod('unbound', ['app']);
+    // Two containers, the second named by kubectl's default-container annotation.
+    const annotated = await api('POST', '/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p2', annotations: { 'kubectl.kubernetes.io/default-container': 'b' } },
+      spec: {
+        nodeName: 'n1',
+        containers: [
+          { name: 'a', image: 'busybox' },
+          { name: 'b', image: 'busybox' },
+        ],
+      },
+    });
+    assert.equal(annotated.status, 201, annotated.body);
+    host.put({
+      metadata: { name: 'p2', namespace: 'default', uid: 'uid-p2' },
+      spec: {
+        nodeName: 'n1',
+        containers: [
+          { name: 'a', image: 'busybox' },
+          { name: 'b', image: 'busybox' },
+        ],
+      },
+      status: { phase: 'Running', podIP: ip, containerStatuses: [runningStatus('a', web), runningStatus('b', first)] },
+    });
     await apiPod('far', ['app'], 'n2');
   });
 
@@ -150,6 +175,12 @@ describe('apiserver → kubelet proxy with the real kubectl', () => {
     const r = await api('GET', '/api/v1/namespaces/default/pods/p1/log');
     assert.equal(r.status, 400);
     assert.equal(JSON.parse(r.body).message, 'a container name must be specified for pod p1, choose one of: [app web]');
+    const byAnnotation = await api('GET', '/api/v1/namespaces/default/pods/p2/log');
+    assert.deepEqual(
+      [byAnnotation.status, byAnnotation.body],
+      [200, 'first\n'],
+      'the default-container annotation picks b',
+    );
     const bad = await c.kubectl(['logs', 'p1', '-c', 'nope']);
     assert.match(bad.stderr, /container nope is not valid for pod p1/);
     const prev = await c.kubectl(['logs', 'p1', '-c', 'web', '--previous']);
@@ -201,6 +232,36 @@ describe('apiserver → kubelet proxy with the real kubectl', () => {
     const down = await c.kubectl(['exec', 'far', '--', 'true']);
     assert.notEqual(down.code, 0);
     assert.match(down.stderr, /connection refused/);
+  });
+
+  test('kubectl exec interrupted: the command is killed (through the apiserver and the kubelet)', async (t) => {
+    const child = spawn(
+      'kubectl',
+      [`--cache-dir=${c.cacheDir}`, 'exec', 'p1', '-c', 'app', '--', 'sh', '-c', 'echo $$; exec sleep 1000'],
+      { env: { ...process.env, KUBECONFIG: c.kubeconfig }, detached: true },
+    );
+    const killKubectl = () => {
+      try {
+        process.kill(-(child.pid ?? 0), 'SIGKILL');
+      } catch {}
+    };
+    t.after(killKubectl);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const pid = Number(await waitFor("the command's pid", () => /^(\d+)\n/.exec(out)?.[1], { timeoutMs: 20_000 }));
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.equal(alive(), true);
+    killKubectl();
+    await waitFor("the exec's process gone", () => !alive(), { timeoutMs: 20_000 });
   });
 
   test('kubectl port-forward reaches the pod IP', async (t) => {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type ChildProc, COMPONENT_MAINS, freePort, TestCluster, waitFor } from '@kemu/testkit';
+import { killContainersUnder } from './fixtures/sweep-containers.js';
 import { uniquePodCidr } from './runtime-helpers.js';
 
 const NODE = 'cp-1';
@@ -38,6 +39,7 @@ describe('static pods and mirror pods with a real kubelet', () => {
   let kubelet: ChildProc;
   let kubeletArgs: string[];
   let sleeper: ChildProcess | undefined;
+  const sleepers: ChildProcess[] = [];
   const pidFile = () => path.join(dir, 'scheduler.pid');
 
   async function pod(ns: string, name: string): Promise<PodJson | undefined> {
@@ -47,6 +49,7 @@ describe('static pods and mirror pods with a real kubelet', () => {
 
   function startSleeper(): void {
     sleeper = spawn('sleep', ['3600'], { detached: true, stdio: 'ignore' });
+    sleepers.push(sleeper);
     fs.writeFileSync(pidFile(), `${JSON.stringify({ pid: sleeper.pid, argv: ['sleep', '3600'] })}\n`);
   }
 
@@ -110,11 +113,18 @@ describe('static pods and mirror pods with a real kubelet', () => {
   });
 
   after(async () => {
-    try {
-      if (sleeper?.pid !== undefined) process.kill(sleeper.pid, 'SIGKILL');
-    } catch {}
+    for (const s of sleepers) {
+      try {
+        if (s.pid !== undefined) process.kill(s.pid, 'SIGKILL');
+      } catch {}
+    }
+    // A kubelet stopped gracefully stops its containers; the sweep catches what a failure left.
+    await Promise.all((c?.components ?? []).map((p) => p.stopGracefully()));
     await c?.destroy();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) {
+      killContainersUnder(dir);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the pid-file pod is mirrored Running and Ready in kube-system, owned by the Node', async () => {
