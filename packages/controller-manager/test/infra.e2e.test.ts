@@ -3,6 +3,8 @@
 // EndpointSlices following pod readiness, the default ServiceAccount, PVC provisioning and binding.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type {
   ConfigMap,
@@ -21,15 +23,18 @@ describe('infrastructure controllers (cross-process)', () => {
   let c: TestCluster;
   let api: WireApiClient;
   let close: () => Promise<void>;
+  let pvRoot = '';
 
   before(async () => {
     c = await TestCluster.start({ etcd: 1 });
     ({ api, close } = await connectApi(c));
-    startControllerManager(c, ['*']);
+    pvRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'kemu-cm-pv-'));
+    startControllerManager(c, ['*'], ['--pv-host-path-dir', pvRoot]);
   });
   after(async () => {
     await close?.();
     await c?.destroy();
+    if (pvRoot !== '') fs.rmSync(pvRoot, { recursive: true, force: true });
   });
   const fail = (err: unknown): never => {
     throw new Error(`${(err as Error).message}\n${c.dumpLogs(40)}`);
@@ -269,6 +274,7 @@ describe('infrastructure controllers (cross-process)', () => {
       assert.equal(pv.status?.phase, 'Bound');
       assert.equal(pv.spec?.claimRef?.name, 'data');
       const dir = pv.spec?.hostPath?.path ?? '';
+      assert.equal(dir, path.join(pvRoot, pvName), '--pv-host-path-dir');
       assert.ok(fs.existsSync(dir), `${dir} exists`);
       await c.k(['delete', 'pvc', 'data', '-n', 'pv']);
       await waitFor('volume deleted with the claim', async () => (await c.kubectl(['get', 'pv', pvName])).code !== 0);

@@ -6,7 +6,7 @@ import { COMPONENT_MAINS, type TestCluster, waitFor } from '@kemu/testkit';
 import { WireClient } from '@kemu/wire';
 
 /** Starts the real kube-controller-manager (profile fast, no leader election) with the given controllers. */
-export function startControllerManager(c: TestCluster, controllers: string[]) {
+export function startControllerManager(c: TestCluster, controllers: string[], extra: string[] = []) {
   return c.startComponent('kube-controller-manager', COMPONENT_MAINS.controllerManager, [
     '--apiserver',
     c.wireUrl,
@@ -18,6 +18,7 @@ export function startControllerManager(c: TestCluster, controllers: string[]) {
     'false',
     '--controllers',
     controllers.join(','),
+    ...extra,
   ]);
 }
 
