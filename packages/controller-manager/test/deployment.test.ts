@@ -260,4 +260,22 @@ describe('Deployment controller', () => {
     assert.equal(prog?.reason, 'ProgressDeadlineExceeded');
     assert.match(prog?.message ?? '', /^ReplicaSet "stuck-\w+" has timed out progressing\.$/);
   });
+
+  it("a ReplicaSet's ReplicaFailure shows on the deployment and goes away with it", async () => {
+    const h = setup();
+    h.api.intercept((call) => {
+      if (call.verb === 'create' && call.resource === 'pods') throw new Error('forbidden: exceeded quota');
+    });
+    await dApi(h).create(deployment('q', 2));
+    await h.settle(500);
+    const failure = ((await dApi(h).get('q')).status?.conditions ?? []).find((c) => c.type === 'ReplicaFailure');
+    assert.equal(failure?.reason, 'FailedCreate');
+    assert.match(failure?.message ?? '', /exceeded quota/);
+    h.api.intercept(undefined);
+    await converge(h, 'q');
+    assert.equal(
+      ((await dApi(h).get('q')).status?.conditions ?? []).find((c) => c.type === 'ReplicaFailure'),
+      undefined,
+    );
+  });
 });

@@ -161,4 +161,27 @@ describe('ReplicaSet controller', () => {
     cur = h.objects<ReplicaSet>('replicasets.apps').find((r) => r.metadata.name === 'slow');
     assert.equal(cur?.status?.availableReplicas, 1);
   });
+
+  it('a failing create sets ReplicaFailure (FailedCreate) and a later success clears it', async () => {
+    const { h } = setup();
+    h.api.intercept((call) => {
+      if (call.verb === 'create' && call.resource === 'pods') throw new Error('pods "x" is forbidden: exceeded quota');
+    });
+    await h.api.resource<ReplicaSet>('replicasets.apps').create(rs('quota', 2));
+    await h.settle();
+    let cur = h.objects<ReplicaSet>('replicasets.apps').find((r) => r.metadata.name === 'quota');
+    const cond = cur?.status?.conditions?.find((c) => c.type === 'ReplicaFailure');
+    assert.equal(cond?.status, 'True');
+    assert.equal(cond?.reason, 'FailedCreate');
+    assert.match(cond?.message ?? '', /exceeded quota/);
+    assert.ok(h.events().some((e) => e.reason === 'FailedCreate' && /^Error creating: /.test(e.message)));
+    h.api.intercept(undefined);
+    await h.settle(2000, 100);
+    cur = h.objects<ReplicaSet>('replicasets.apps').find((r) => r.metadata.name === 'quota');
+    assert.equal(h.pods().filter((p) => p.metadata.labels?.app === 'quota').length, 2);
+    assert.equal(
+      cur?.status?.conditions?.find((c) => c.type === 'ReplicaFailure'),
+      undefined,
+    );
+  });
 });

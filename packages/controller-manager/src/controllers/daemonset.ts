@@ -245,7 +245,7 @@ export class DaemonSetController {
     const ns = ds.metadata.namespace ?? '';
     let firstError: unknown;
     let i = 0;
-    const created = await slowStartBatch(toCreate.length, 1, async () => {
+    const { ok: created, error } = await slowStartBatch(toCreate.length, 1, async () => {
       const nodeName = toCreate[i++] as string;
       const pod = podFromTemplate(ds.spec.template, ds, controllerRef(ds), {
         generateName: `${ds.metadata.name}-`,
@@ -265,8 +265,9 @@ export class DaemonSetController {
       }
     });
     for (let k = created; k < toCreate.length; k++) this.expectations.creationObserved(key);
-    if (created < toCreate.length)
-      firstError = new Error(`created ${created} of ${toCreate.length} daemon pods for ${key}`);
+    if (created < toCreate.length) {
+      firstError = error ?? new Error(`created ${created} of ${toCreate.length} daemon pods for ${key}`);
+    }
     for (const p of toDelete) {
       try {
         await this.podsApi(ns).delete(p.metadata.name ?? '', { preconditions: { uid: p.metadata.uid ?? '' } });

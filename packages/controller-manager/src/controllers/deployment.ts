@@ -770,6 +770,15 @@ export class DeploymentController {
         conds = setCondition(conds, this.condition('Progressing', 'False', REASON.timedOut, msg));
       }
     }
+    // getReplicaFailures: a ReplicaFailure of the new (else any) ReplicaSet becomes the deployment's.
+    const failure = [newRS, ...all.filter((r) => r !== newRS)]
+      .flatMap((rs) => rs?.status?.conditions ?? [])
+      .find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+    if (failure) {
+      conds = setCondition(conds, {
+        ...this.condition('ReplicaFailure', failure.status, failure.reason ?? '', failure.message ?? ''),
+      });
+    } else conds = conds.filter((c) => c.type !== 'ReplicaFailure');
     status.conditions = conds as DStatus['conditions'];
     await this.writeStatus(d, status);
     // requeueStuckDeployment: come back when the progress deadline would pass.

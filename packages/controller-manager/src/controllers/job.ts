@@ -425,7 +425,7 @@ export class JobController {
     const ref = controllerRef(job);
     const template = job.spec.template;
     let next = 0;
-    const created = await slowStartBatch(toCreate, 1, async () => {
+    const { ok: created, error } = await slowStartBatch(toCreate, 1, async () => {
       const ix = indexes.length > 0 ? indexes[next++] : undefined;
       const pod = podFromTemplate(template, job, ref, {
         generateName: ix !== undefined ? `${job.metadata.name}-${ix}-` : `${job.metadata.name}-`,
@@ -446,7 +446,7 @@ export class JobController {
       }
     });
     for (let i = created; i < toCreate; i++) this.expectations.creationObserved(key);
-    if (created < toCreate) throw new Error(`created ${created} of ${toCreate} pods for Job ${key}`);
+    if (created < toCreate) throw error ?? new Error(`created ${created} of ${toCreate} pods for Job ${key}`);
     return undefined;
   }
 

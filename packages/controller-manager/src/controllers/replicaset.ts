@@ -3,6 +3,7 @@
 import {
   controllerOf,
   controllerRef,
+  formatTime,
   isBeingDeleted,
   isPodActive,
   isPodReady,
@@ -208,7 +209,7 @@ export class ReplicaSetController {
         manageError = err;
       }
     }
-    const requeue = await this.updateStatus(rs, pods);
+    const requeue = await this.updateStatus(rs, pods, needsSync ? (manageError ?? null) : undefined);
     if (manageError) throw manageError;
     return requeue;
   }
@@ -224,7 +225,7 @@ export class ReplicaSetController {
       const template = rs.spec.template;
       if (!template) return;
       const ref = controllerRef(withKind(rs));
-      const created = await slowStartBatch(n, 1, async () => {
+      const { ok: created, error } = await slowStartBatch(n, 1, async () => {
         const pod = podFromTemplate(template, rs, ref, { generateName: `${rs.metadata.name}-` });
         try {
           const out = await podsApi.create(pod);
@@ -237,7 +238,7 @@ export class ReplicaSetController {
       });
       // Creates that were skipped or failed will never be observed.
       for (let i = created; i < n; i++) this.expectations.creationObserved(key);
-      if (created < n) throw new Error(`created ${created} of ${n} pods for ReplicaSet ${key}`);
+      if (created < n) throw error ?? new Error(`created ${created} of ${n} pods for ReplicaSet ${key}`);
       return;
     }
     if (diff > 0) {
@@ -269,7 +270,15 @@ export class ReplicaSetController {
     }
   }
 
-  private async updateStatus(rs: ReplicaSet, pods: Pod[]): Promise<{ requeueAfterMs: number } | undefined> {
+  /**
+   * `manageError`: the error of this sync's manageReplicas (null: it succeeded, undefined: it did not
+   * run), which sets or clears the ReplicaFailure condition as upstream's calculateStatus does.
+   */
+  private async updateStatus(
+    rs: ReplicaSet,
+    pods: Pod[],
+    manageError: unknown,
+  ): Promise<{ requeueAfterMs: number } | undefined> {
     const now = this.ctx.runtime.now();
     const min = rs.spec.minReadySeconds ?? 0;
     const templateLabels = rs.spec.template?.metadata?.labels ?? {};
@@ -296,14 +305,32 @@ export class ReplicaSetController {
       availableReplicas: available,
       observedGeneration: rs.metadata.generation ?? 0,
     };
-    if (rs.status?.conditions && rs.status.conditions.length > 0) status.conditions = rs.status.conditions;
+    let conditions = rs.status?.conditions ?? [];
+    const failure = conditions.find((c) => c.type === 'ReplicaFailure');
+    if (manageError && !failure) {
+      const diff = pods.length - (rs.spec.replicas ?? 1);
+      conditions = [
+        ...conditions,
+        {
+          type: 'ReplicaFailure',
+          status: 'True',
+          reason: diff < 0 ? 'FailedCreate' : 'FailedDelete',
+          message: errorMessage(manageError),
+          lastTransitionTime: formatTime(now),
+        },
+      ];
+    } else if (manageError === null && failure) {
+      conditions = conditions.filter((c) => c.type !== 'ReplicaFailure');
+    }
+    if (conditions.length > 0) status.conditions = conditions;
     const current = rs.status ?? { replicas: 0 };
     const unchanged =
       current.replicas === status.replicas &&
       (current.fullyLabeledReplicas ?? 0) === status.fullyLabeledReplicas &&
       (current.readyReplicas ?? 0) === status.readyReplicas &&
       (current.availableReplicas ?? 0) === status.availableReplicas &&
-      (current.observedGeneration ?? 0) === status.observedGeneration;
+      (current.observedGeneration ?? 0) === status.observedGeneration &&
+      sameJson(current.conditions ?? [], status.conditions ?? []);
     if (!unchanged) {
       const copy = structuredClone(rs);
       copy.status = status;
@@ -331,19 +358,23 @@ function keyOf(obj: KubeObject): string {
 /**
  * controller.slowStartBatch: run `fn` `count` times in batches of 1, 2, 4, … while every call in a
  * batch succeeds, so a failing create (quota, admission) costs one call, not hundreds. Returns how
- * many calls succeeded.
+ * many calls succeeded and the first failure.
  */
-export async function slowStartBatch(count: number, initial: number, fn: () => Promise<void>): Promise<number> {
+export async function slowStartBatch(
+  count: number,
+  initial: number,
+  fn: () => Promise<void>,
+): Promise<{ ok: number; error: unknown }> {
   let remaining = count;
   let ok = 0;
   for (let batch = Math.min(remaining, initial); batch > 0; batch = Math.min(2 * batch, remaining)) {
     const results = await Promise.allSettled(Array.from({ length: batch }, () => fn()));
-    const good = results.filter((r) => r.status === 'fulfilled').length;
-    ok += good;
-    if (good !== batch) break;
+    ok += results.filter((r) => r.status === 'fulfilled').length;
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) return { ok, error: failed.reason };
     remaining -= batch;
   }
-  return ok;
+  return { ok, error: undefined };
 }
 
 export const replicaSetController: ControllerDescriptor = {
