@@ -9,8 +9,8 @@ import { Resolver } from 'node:dns/promises';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { COMPONENT_MAINS, freePort, TestCluster, waitFor } from '@kemu/testkit';
-import { waitListener } from './helpers.js';
+import { COMPONENT_MAINS, TestCluster, waitFor } from '@kemu/testkit';
+import { shortLogs, startWithAdmin, waitListener } from './helpers.js';
 
 const octet = 112 + ((process.pid + 3) % 16);
 const SERVICE_RANGE = `127.${octet}.0.0/16`;
@@ -66,16 +66,26 @@ describe('Service → Deployment pods through kube-proxy (issue 7 acceptance)', 
     c.startComponent('kubelet-worker-1', COMPONENT_MAINS.kubelet, [
       ...api,
       ...['--node-name', 'worker-1', '--runtime', 'process', '--root-dir', path.join(c.dir, 'kubelet-worker-1')],
-      ...['--node-ip', NODE_IP, '--port', String(await freePort()), '--admin-port', '0'],
+      ...['--node-ip', NODE_IP, '--port', '0', '--admin-port', '0'],
       ...['--pod-cidr', POD_CIDR, '--profile', 'fast'],
     ]);
-    dnsPort = await freePort();
-    c.startComponent('cluster-dns', COMPONENT_MAINS.dns, [...api, '--listen', `127.0.0.1:${dnsPort}`]);
-    proxyAdmin = await freePort();
-    c.startComponent('kube-proxy-worker-1', COMPONENT_MAINS.proxy, [
-      ...api,
-      ...['--node-name', 'worker-1', '--node-ip', NODE_IP, '--admin-port', String(proxyAdmin), '--profile', 'fast'],
-    ]);
+    const dns = await startWithAdmin(
+      c,
+      'cluster-dns',
+      COMPONENT_MAINS.dns,
+      [...api, '--listen', '127.0.0.1:0'],
+      'cluster DNS serving',
+    );
+    dnsPort = Number(String(dns.line.listen).split(':')[1]);
+    proxyAdmin = (
+      await startWithAdmin(
+        c,
+        'kube-proxy-worker-1',
+        COMPONENT_MAINS.proxy,
+        [...api, '--node-name', 'worker-1', '--node-ip', NODE_IP, '--profile', 'fast'],
+        'kube-proxy started',
+      )
+    ).adminPort;
   });
 
   after(async () => {
@@ -122,7 +132,7 @@ describe('Service → Deployment pods through kube-proxy (issue 7 acceptance)', 
 
     await waitListener(proxyAdmin, `TCP/${ip}:80`, 'holding', { endpoints: 3, timeoutMs: 60000 }).catch(
       (err: Error) => {
-        throw new Error(`${err.message}\n${c.dumpLogs(20)}`);
+        throw new Error(`${err.message}\n${shortLogs(c)}`);
       },
     );
     const pods = await c.getJson<PodList>(['pods', '-l', 'app=echo']);
@@ -201,7 +211,7 @@ describe('Service → Deployment pods through kube-proxy (issue 7 acceptance)', 
       },
       { timeoutMs: 60000, intervalMs: 250 },
     ).catch((err: Error) => {
-      throw new Error(`${err.message}\n${c.dumpLogs(20)}`);
+      throw new Error(`${err.message}\n${shortLogs(c)}`);
     });
     assert.deepEqual((await resolver.resolve4('db.default.svc.cluster.local')).sort(), Object.values(ips).sort());
     for (const [name, ip] of Object.entries(ips)) assert.equal(await who(`http://${ip}:8080/`), name);
