@@ -1,5 +1,6 @@
 // Test support for the proxy package's cross-process tests: TCP backends that answer with their
 // name on distinct loopback IPs, a one-shot TCP client, and the admin /listeners view.
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ChildProc, type TestCluster, waitFor } from '@kemu/testkit';
@@ -183,4 +184,35 @@ export async function startWithAdmin(
   if (found.exited === true) throw new Error(`${name} exited at start:\n${logTail(proc)}`);
   if (adminPort === 0) throw new Error(`${name} logged no admin port:\n${logTail(proc)}`);
   return { proc, adminPort, line: found };
+}
+
+/**
+ * Kills every process whose working directory lies under `dir`, by its process group (container
+ * processes of the process runtime each lead one). A SIGKILLed kubelet leaves its containers running
+ * (as real containers outlive a dead kubelet), so a test that runs pods calls this after destroy().
+ */
+export function killStrays(dir: string): number {
+  let killed = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cwd: string;
+    try {
+      cwd = fs.readlinkSync(`/proc/${entry}/cwd`);
+    } catch {
+      continue;
+    }
+    if (!cwd.startsWith(`${dir}/`)) continue;
+    const pid = Number(entry);
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    killed++;
+  }
+  return killed;
 }
