@@ -33,10 +33,15 @@ const splitNames = (s: string): string[] =>
 
 /** `kemu kill|stop|start|restart|pause|resume NAME`, `partition`, `heal`, `runtime stop|start NODE`. */
 export function registerChaosCommands(program: Command, setCode: SetCode): void {
+  program.addHelpText(
+    'after',
+    '\nComponent names: etcd-0…, etcd-leader, kube-apiserver, kube-scheduler, kube-controller-manager, cluster-dns,\n' +
+      'kubelet-<node>, kube-proxy-<node> (nodes: control-plane, worker-1…; `kemu status` lists them).',
+  );
   for (const action of CHAOS_ACTIONS) {
     program
       .command(`${action} <name>`)
-      .description(`${ACTION_HELP[action]} (names: etcd-0, etcd-leader, kube-apiserver, kubelet-<node>, …)`)
+      .description(ACTION_HELP[action])
       .option('--state-dir <dir>', 'state directory of the cluster (default .kemu)')
       .action(async (name: string, opts: { stateDir?: string }) => {
         const r = await componentAction(stateDirOf(opts), action, name);

@@ -1,9 +1,7 @@
 import { isKemuError } from '@kemu/runtime';
 import { Command, CommanderError } from 'commander';
 import { registerChaosCommands } from './chaos-commands.js';
-import { downCommand } from './down.js';
-import { statusCommand } from './status.js';
-import { upCommand } from './up.js';
+import { registerDrillCommand } from './drills/command.js';
 
 type SetCode = (code: number) => void;
 /** Adds one or more subcommands to `kemu`; each action reports its exit code through `setCode`. */
@@ -21,25 +19,27 @@ function clusterFlags(cmd: Command): Command {
     .option('--profile <p>', 'timing profile: fast | real (default fast)');
 }
 
+// Each action imports its module when it runs: the long-lived detached supervisor (`up --supervise`)
+// then holds only what `up` needs.
 const registerClusterCommands: CommandRegistrar = (program, setCode) => {
   clusterFlags(program.command('up').description('start the cluster and supervise it'))
     .option('--detach', 'return once every node is Ready, leaving a detached supervisor running')
     .option('--ready-timeout <ms>', 'how long to wait for each step (default 60000)')
     .addOption(new Command().createOption('--supervise', 'internal: run as the detached supervisor').hideHelp())
-    .action(async (opts) => setCode(await upCommand(opts)));
+    .action(async (opts) => setCode(await (await import('./up.js')).upCommand(opts)));
   clusterFlags(program.command('down').description('stop the supervisor and every component (data is kept)')).action(
-    async (opts) => setCode(await downCommand(opts)),
+    async (opts) => setCode(await (await import('./down.js')).downCommand(opts)),
   );
   clusterFlags(program.command('status').description('every component, the etcd leader, node readiness'))
     .option('-o, --output <format>', 'table | json', 'table')
-    .action(async (opts) => setCode(await statusCommand(opts)));
+    .action(async (opts) => setCode(await (await import('./status.js')).statusCommand(opts)));
 };
 
 /**
  * Every `kemu` subcommand except the component entry points (`etcd`, `etcdctl`, `apiserver`, which
  * bin.ts runs directly). Add a command family by adding its registrar here.
  */
-export const COMMANDS: CommandRegistrar[] = [registerClusterCommands, registerChaosCommands];
+export const COMMANDS: CommandRegistrar[] = [registerClusterCommands, registerChaosCommands, registerDrillCommand];
 
 /** Runs one `kemu …` command line; returns the exit code (2 for usage errors, 1 for failures). */
 export async function clusterMain(argv: string[]): Promise<number> {

@@ -1,4 +1,8 @@
-import { EtcdClient, type StatusResponse, wireConnectionFactory } from '@kemu/etcd';
+// The client modules only: the package index also loads the member (Raft, WAL, MVCC), ~6 MiB more
+// in a supervisor that never runs one.
+import { EtcdClient } from '@kemu/etcd/client/client';
+import { wireConnectionFactory } from '@kemu/etcd/client/wire-transport';
+import type { StatusResponse } from '@kemu/etcd/server/protocol';
 import type { ClusterPlan } from './topology.js';
 
 /**

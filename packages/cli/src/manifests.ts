@@ -5,6 +5,8 @@ import { type ClusterPlan, type ComponentPlan, pidFileOf } from './topology.js';
 
 /** The annotation that makes a static pod a mirror of a process the kemu supervisor runs. */
 export const PID_FILE_ANNOTATION = 'kemu.dev/pid-file';
+/** The supervisor's log file of the process, which the kubelet serves as the mirror pod's log. */
+export const LOG_FILE_ANNOTATION = 'kemu.dev/log-file';
 /** Marks the manifests `kemu up` wrote, so a later `up` replaces exactly those. */
 export const MANAGED_ANNOTATION = 'kemu.dev/managed-by';
 
@@ -51,6 +53,8 @@ export function manifestFor(stateDir: string, c: ComponentPlan): StaticManifest 
         labels: sp.labels,
         annotations: {
           [PID_FILE_ANNOTATION]: pidFileOf(stateDir, c.name),
+          // The kubelet serves this file as the container's log: `kubectl logs -n kube-system kube-scheduler-<node>`.
+          [LOG_FILE_ANNOTATION]: path.join(stateDir, 'logs', `${c.name}.log`),
           [MANAGED_ANNOTATION]: 'kemu',
           'kemu.dev/component': c.name,
         },

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { TIMING_PROFILES } from '@kemu/api';
+import { TIMING_PROFILES } from '@kemu/api/profile';
 import { KemuError } from '@kemu/runtime';
 import YAML from 'yaml';
 import { type ClusterAddresses, clusterAddresses, MAX_NODES_PER_CLUSTER } from './addresses.js';
@@ -525,7 +525,8 @@ export function planCluster(spec: ClusterSpec, opts: PlanOptions = {}): ClusterP
       ...availability('kubelet'),
       argv: main('kubelet', args),
       ports: { admin: node.kubeletAdminPort, kubelet: node.kubeletPort },
-      identity: `kubelet/${node.name}`,
+      // A --sim-nodes kubelet's --node-name names only the process (kubelet/kubelet-sim).
+      identity: `kubelet/${name === SIM_KUBELET ? SIM_KUBELET : node.name}`,
     });
   };
 

@@ -7,7 +7,7 @@ import { listNodes } from './cluster-api.js';
 import { ControlServer } from './control.js';
 import { etcdLeaderOf, etcdStatuses } from './etcd-status.js';
 import { kubeconfigYaml } from './kubeconfig.js';
-import { LiveScreen } from './live-screen.js';
+import type { LiveScreen } from './live-screen.js';
 import { writeStaticManifests } from './manifests.js';
 import {
   isSameProcess,
@@ -394,7 +394,9 @@ async function upForeground(
     throw err;
   }
   if (live && !ending) {
-    screen = new LiveScreen(out as NodeJS.WriteStream, plan, recent);
+    // Loaded only here: the detached supervisor never draws, and the table code is memory it would keep.
+    const { LiveScreen: Screen } = await import('./live-screen.js');
+    screen = new Screen(out as NodeJS.WriteStream, plan, recent);
     screen.start();
   }
   await done;

@@ -110,6 +110,9 @@ describe('kemu up / chaos / down', () => {
     return out.join('\n');
   };
   const apiserverBuilt = fs.existsSync(COMPONENT_MAINS.apiserver);
+  const kubeletBuilt = apiserverBuilt && fs.existsSync(COMPONENT_MAINS.kubelet);
+  /** Static/mirror pods exist once the kubelet's main starts its static-pod source (`--static-pod-dir`). */
+  const mirrorPodsBuilt = kubeletBuilt && fs.readFileSync(COMPONENT_MAINS.kubelet, 'utf8').includes('staticPodDir');
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kemu-launcher-'));
@@ -138,7 +141,8 @@ describe('kemu up / chaos / down', () => {
 
   test('up --detach brings the cluster up; status shows every component; a second up is refused', async (t) => {
     const started = Date.now();
-    const up = await kemu('up', '--detach', ...flags(), '--port-base', String(portBase), '--etcd', '3');
+    // One worker: the default topology is the unit tests' business; each node is two more processes.
+    const up = await kemu('up', '--detach', ...flags(), '--port-base', String(portBase), '--etcd', '3', '--nodes', '1');
     t.diagnostic(`up took ${Date.now() - started} ms`);
     assert.match(up.stdout, /etcd has a leader: etcd-\d \(term \d+\)/);
     assert.match(up.stdout, /cluster ready in/);
@@ -166,6 +170,30 @@ describe('kemu up / chaos / down', () => {
       const rec = readPidFile(path.join(stateDir, 'run', 'kube-apiserver.pid'));
       assert.equal(rec?.pid, comp(st, 'kube-apiserver').pid);
       assert.ok(fs.existsSync(path.join(stateDir, 'nodes', 'control-plane', 'manifests', 'kube-apiserver.yaml')));
+    }
+    if (kubeletBuilt) {
+      // up --detach returned once every node was Ready.
+      assert.match(up.stdout, /all 2 node\(s\) Ready/);
+      assert.deepEqual(
+        st.nodes.map((n) => [n.name, n.ready]),
+        ['control-plane', 'worker-1'].map((n) => [n, 'True']),
+      );
+      const out = await kemu('runtime', 'stop', 'worker-1', ...flags());
+      assert.match(out.stdout, /runtime stopped on node worker-1 \(kubelet-worker-1\)/);
+      await kemu('runtime', 'start', 'worker-1', ...flags());
+    }
+    if (mirrorPodsBuilt) {
+      // The control plane as pods on the control-plane node (kubeadm's static/mirror pods).
+      const pods = await waitFor('mirror pods Running', async () => {
+        const { stdout } = await kubectl('get', 'pods', '-n', 'kube-system', '-o', 'json');
+        const items = (
+          JSON.parse(stdout) as { items: Array<{ metadata: { name: string }; status: { phase: string } }> }
+        ).items;
+        const running = items.filter((p) => p.status.phase === 'Running').map((p) => p.metadata.name);
+        const want = ['etcd-0-control-plane', 'kube-apiserver-control-plane', 'kube-proxy-worker-1'];
+        return want.every((w) => running.includes(w)) ? running : undefined;
+      });
+      assert.ok(pods.includes('etcd-2-control-plane'), pods.join(', '));
     }
     const again = await kemuFails('up', '--detach', ...flags());
     assert.equal(again.code, 1);

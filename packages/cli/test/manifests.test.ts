@@ -4,7 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
-import { MANAGED_ANNOTATION, PID_FILE_ANNOTATION, writeStaticManifests } from '../src/manifests.js';
+import {
+  LOG_FILE_ANNOTATION,
+  MANAGED_ANNOTATION,
+  PID_FILE_ANNOTATION,
+  writeStaticManifests,
+} from '../src/manifests.js';
 import { pidFileOf, planCluster, resolveSpec } from '../src/topology.js';
 
 const ALL = {
@@ -54,6 +59,7 @@ test('static manifests: kubeadm-like control-plane pods on the control plane, ku
   assert.deepEqual(sched.metadata.labels, { component: 'kube-scheduler', tier: 'control-plane' });
   assert.equal(sched.metadata.annotations[PID_FILE_ANNOTATION], pidFileOf(dir, 'kube-scheduler'));
   assert.ok(path.isAbsolute(sched.metadata.annotations[PID_FILE_ANNOTATION]!));
+  assert.equal(sched.metadata.annotations[LOG_FILE_ANNOTATION], path.join(dir, 'logs', 'kube-scheduler.log'));
   assert.equal(sched.spec.hostNetwork, true);
   assert.equal(sched.spec.priorityClassName, 'system-node-critical');
   assert.equal(sched.spec.containers[0]?.image, 'registry.k8s.io/kube-scheduler:v1.32.0');

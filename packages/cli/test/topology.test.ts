@@ -133,6 +133,8 @@ test('--runtime sim: one kubelet simulates every worker; no kube-proxy for simul
   assert.equal(argOf(sim.argv, '--sim-node-prefix'), 'worker-');
   assert.equal(argOf(sim.argv, '--runtime'), 'sim');
   assert.equal(sim.argv.indexOf('--static-pod-dir'), -1);
+  assert.equal(sim.identity, 'kubelet/kubelet-sim');
+  assert.equal(argOf(sim.argv, '--node-name'), 'kubelet-sim');
   assert.equal(p.nodes.length, 501);
   assert.ok(p.nodes.slice(1).every((n) => n.simulated && n.kubelet === 'kubelet-sim' && !n.staticPodDir));
   assert.deepEqual(
