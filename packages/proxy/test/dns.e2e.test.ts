@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { after, before, describe, it } from 'node:test';
-import { COMPONENT_MAINS, freePort, TestCluster, waitFor } from '@kemu/testkit';
+import { COMPONENT_MAINS, TestCluster, waitFor } from '@kemu/testkit';
 import dnsPacket from 'dns-packet';
-import { waitListener } from './helpers.js';
+import { shortLogs, startWithAdmin, waitListener } from './helpers.js';
 
 const octet = 112 + ((process.pid + 7) % 16);
 const SERVICE_RANGE = `127.${octet}.0.0/16`;
@@ -42,16 +42,23 @@ describe('cluster DNS (real processes)', () => {
 
   before(async () => {
     c = await TestCluster.start({ apiserverArgs: ['--service-cluster-ip-range', SERVICE_RANGE] });
-    dnsPort = await freePort();
-    c.startComponent('cluster-dns', COMPONENT_MAINS.dns, [
-      ...['--apiserver', c.wireUrl, '--listen', `127.0.0.1:${dnsPort}`, '--cluster-ip', DNS_CLUSTER_IP],
-      ...['--admin-port', '0'],
-    ]);
-    proxyAdmin = await freePort();
-    c.startComponent('kube-proxy', COMPONENT_MAINS.proxy, [
-      ...['--apiserver', c.wireUrl, '--node-name', 'node-a', '--node-ip', NODE_IP],
-      ...['--admin-port', String(proxyAdmin)],
-    ]);
+    const dns = await startWithAdmin(
+      c,
+      'cluster-dns',
+      COMPONENT_MAINS.dns,
+      ['--apiserver', c.wireUrl, '--listen', '127.0.0.1:0', '--cluster-ip', DNS_CLUSTER_IP],
+      'cluster DNS serving',
+    );
+    dnsPort = Number(String(dns.line.listen).split(':')[1]);
+    proxyAdmin = (
+      await startWithAdmin(
+        c,
+        'kube-proxy',
+        COMPONENT_MAINS.proxy,
+        ['--apiserver', c.wireUrl, '--node-name', 'node-a', '--node-ip', NODE_IP],
+        'kube-proxy started',
+      )
+    ).adminPort;
   });
 
   after(async () => {
@@ -99,7 +106,7 @@ describe('cluster DNS (real processes)', () => {
     assert.deepEqual(
       a.answers?.map((x) => ('data' in x ? x.data : '')),
       [web.spec.clusterIP],
-      c.dumpLogs(),
+      shortLogs(c),
     );
     assert.equal(a.flag_aa, true);
 

@@ -1,7 +1,9 @@
 // Test support for the proxy package's cross-process tests: TCP backends that answer with their
 // name on distinct loopback IPs, a one-shot TCP client, and the admin /listeners view.
+import fs from 'node:fs';
 import net from 'node:net';
-import { waitFor } from '@kemu/testkit';
+import path from 'node:path';
+import { ChildProc, type TestCluster, waitFor } from '@kemu/testkit';
 
 export interface Backend {
   name: string;
@@ -118,4 +120,99 @@ export async function spread(ip: string, port: number, n: number): Promise<Map<s
     counts.set(who, (counts.get(who) ?? 0) + 1);
   }
   return counts;
+}
+
+/** The last `lines` lines of a component's log, each cut short, for assertion messages. */
+export function logTail(proc: ChildProc, lines = 8): string {
+  return proc
+    .logs()
+    .trimEnd()
+    .split('\n')
+    .slice(-lines)
+    .map((l) => (l.length > 240 ? `${l.slice(0, 240)}…` : l))
+    .join('\n');
+}
+
+/** Short log tails of every process of the cluster. */
+export function shortLogs(c: TestCluster, lines = 6): string {
+  return [c.apiserver, ...c.components]
+    .filter((p): p is ChildProc => p !== undefined)
+    .map((p) => `==== ${p.name}\n${logTail(p, lines)}`)
+    .join('\n');
+}
+
+export interface StartedComponent {
+  proc: ChildProc;
+  /** The admin port the process bound (it is started with --admin-port 0: no port race). */
+  adminPort: number;
+  /** The log line that announced it, parsed. */
+  line: Record<string, unknown>;
+}
+
+/**
+ * Starts a proxy-package process with info logs and `--admin-port 0`, and waits for `readyMsg` in
+ * its log; returns the admin port it logged. TestCluster.destroy() kills it. Picking ports with
+ * freePort() ahead of time races with everything else on a busy machine; this does not.
+ */
+export async function startWithAdmin(
+  c: TestCluster,
+  name: string,
+  main: string,
+  args: string[],
+  readyMsg: string,
+): Promise<StartedComponent> {
+  const proc = new ChildProc(name, [main, ...args, '--admin-port', '0'], path.join(c.dir, `${name}.log`), {
+    KEMU_LOG_LEVEL: 'info',
+  });
+  proc.start();
+  c.components.push(proc);
+  let adminPort = 0;
+  const found = await waitFor(
+    `${name} logging "${readyMsg}"`,
+    () => {
+      if (!proc.running) return { exited: true } as Record<string, unknown>;
+      for (const raw of proc.logs().split('\n')) {
+        if (!raw.startsWith('{')) continue;
+        const l = JSON.parse(raw) as Record<string, unknown>;
+        if (typeof l.adminPort === 'number') adminPort = l.adminPort;
+        if (l.msg === readyMsg) return l;
+      }
+      return undefined;
+    },
+    { timeoutMs: 20000, intervalMs: 50 },
+  );
+  if (found.exited === true) throw new Error(`${name} exited at start:\n${logTail(proc)}`);
+  if (adminPort === 0) throw new Error(`${name} logged no admin port:\n${logTail(proc)}`);
+  return { proc, adminPort, line: found };
+}
+
+/**
+ * Kills every process whose working directory lies under `dir`, by its process group (container
+ * processes of the process runtime each lead one). A SIGKILLed kubelet leaves its containers running
+ * (as real containers outlive a dead kubelet), so a test that runs pods calls this after destroy().
+ */
+export function killStrays(dir: string): number {
+  let killed = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cwd: string;
+    try {
+      cwd = fs.readlinkSync(`/proc/${entry}/cwd`);
+    } catch {
+      continue;
+    }
+    if (!cwd.startsWith(`${dir}/`)) continue;
+    const pid = Number(entry);
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    killed++;
+  }
+  return killed;
 }

@@ -3,7 +3,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ChildProc, COMPONENT_MAINS, freePort, TestCluster, waitFor } from '@kemu/testkit';
-import { type Backend, isRefused, listeners, spread, startBackend, tcpAsk, waitListener } from './helpers.js';
+import {
+  type Backend,
+  isRefused,
+  listeners,
+  shortLogs,
+  spread,
+  startBackend,
+  startWithAdmin,
+  tcpAsk,
+  waitListener,
+} from './helpers.js';
 
 // A service range and node IPs of their own, so a `kemu up` (127.96.0.0/16) on this host is untouched.
 const octet = 112 + (process.pid % 16);
@@ -48,11 +58,15 @@ describe('kube-proxy (real processes)', () => {
     c = await TestCluster.start({ apiserverArgs: ['--service-cluster-ip-range', SERVICE_RANGE] });
     backendPort = await freePort();
     for (const [i, ip] of BACKEND_IPS.entries()) backends.push(await startBackend(`backend-${i + 1}`, ip, backendPort));
-    adminA = await freePort();
-    proxyA = c.startComponent('kube-proxy-a', COMPONENT_MAINS.proxy, [
-      ...['--apiserver', c.wireUrl, '--node-name', 'node-a', '--node-ip', NODE_A],
-      ...['--admin-port', String(adminA), '--profile', 'fast'],
-    ]);
+    const a = await startWithAdmin(
+      c,
+      'kube-proxy-a',
+      COMPONENT_MAINS.proxy,
+      ['--apiserver', c.wireUrl, '--node-name', 'node-a', '--node-ip', NODE_A, '--profile', 'fast'],
+      'kube-proxy started',
+    );
+    proxyA = a.proc;
+    adminA = a.adminPort;
     await waitFor('proxy a ready', async () => (await fetch(`http://127.0.0.1:${adminA}/readyz`)).ok, {
       timeoutMs: 20000,
     });
@@ -163,13 +177,17 @@ describe('kube-proxy (real processes)', () => {
   });
 
   it('two proxies on one host: one holds each ClusterIP socket, the other takes over when it dies', async () => {
-    adminB = await freePort();
     // Its first apiserver URL leads nowhere: calls go to the one that is connected.
     const deadUrl = `ws://127.0.0.1:${await freePort()}`;
-    c.startComponent('kube-proxy-b', COMPONENT_MAINS.proxy, [
-      ...['--apiserver', `${deadUrl},${c.wireUrl}`, '--node-name', 'node-b', '--node-ip', NODE_B],
-      ...['--admin-port', String(adminB), '--profile', 'fast'],
-    ]);
+    adminB = (
+      await startWithAdmin(
+        c,
+        'kube-proxy-b',
+        COMPONENT_MAINS.proxy,
+        ['--apiserver', `${deadUrl},${c.wireUrl}`, '--node-name', 'node-b', '--node-ip', NODE_B, '--profile', 'fast'],
+        'kube-proxy started',
+      )
+    ).adminPort;
     await apply(service('api', { type: 'NodePort' }));
     await apply(slice('api-1', 'api', [true, true, true]));
     const svc = await c.getJson<SvcJson>(['service', 'api']);
@@ -209,7 +227,7 @@ describe('kube-proxy (real processes)', () => {
     assert.equal(
       [...after.values()].reduce((x, y) => x + y, 0),
       9,
-      c.dumpLogs(),
+      shortLogs(c),
     );
     assert.equal(after.size, 3, `all three backends reachable after takeover: ${JSON.stringify([...after])}`);
   });

@@ -9,13 +9,14 @@ import { Resolver } from 'node:dns/promises';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { COMPONENT_MAINS, freePort, TestCluster, waitFor } from '@kemu/testkit';
-import { waitListener } from './helpers.js';
+import { COMPONENT_MAINS, TestCluster, waitFor } from '@kemu/testkit';
+import { killStrays, shortLogs, startWithAdmin, waitListener } from './helpers.js';
 
 const octet = 112 + ((process.pid + 3) % 16);
 const SERVICE_RANGE = `127.${octet}.0.0/16`;
 const NODE_IP = `127.${octet - 48}.0.11`;
-const POD_CIDR = `127.${octet + 16}.247.0/24`;
+// The third octet varies too, so pods of an earlier run that were somehow left behind do not hold our IPs.
+const POD_CIDR = `127.${octet + 16}.${200 + (process.pid % 50)}.0/24`;
 
 const missing = (['scheduler', 'controllerManager', 'kubelet'] as const).filter(
   (k) => !fs.existsSync(COMPONENT_MAINS[k]),
@@ -66,20 +67,39 @@ describe('Service → Deployment pods through kube-proxy (issue 7 acceptance)', 
     c.startComponent('kubelet-worker-1', COMPONENT_MAINS.kubelet, [
       ...api,
       ...['--node-name', 'worker-1', '--runtime', 'process', '--root-dir', path.join(c.dir, 'kubelet-worker-1')],
-      ...['--node-ip', NODE_IP, '--port', String(await freePort()), '--admin-port', '0'],
+      ...['--node-ip', NODE_IP, '--port', '0', '--admin-port', '0'],
       ...['--pod-cidr', POD_CIDR, '--profile', 'fast'],
     ]);
-    dnsPort = await freePort();
-    c.startComponent('cluster-dns', COMPONENT_MAINS.dns, [...api, '--listen', `127.0.0.1:${dnsPort}`]);
-    proxyAdmin = await freePort();
-    c.startComponent('kube-proxy-worker-1', COMPONENT_MAINS.proxy, [
-      ...api,
-      ...['--node-name', 'worker-1', '--node-ip', NODE_IP, '--admin-port', String(proxyAdmin), '--profile', 'fast'],
-    ]);
+    const dns = await startWithAdmin(
+      c,
+      'cluster-dns',
+      COMPONENT_MAINS.dns,
+      [...api, '--listen', '127.0.0.1:0'],
+      'cluster DNS serving',
+    );
+    dnsPort = Number(String(dns.line.listen).split(':')[1]);
+    proxyAdmin = (
+      await startWithAdmin(
+        c,
+        'kube-proxy-worker-1',
+        COMPONENT_MAINS.proxy,
+        [...api, '--node-name', 'worker-1', '--node-ip', NODE_IP, '--profile', 'fast'],
+        'kube-proxy started',
+      )
+    ).adminPort;
   });
 
   after(async () => {
-    await c?.destroy();
+    if (!c) return;
+    // A kubelet stopped gracefully kills its containers; one killed outright leaves them running.
+    const kubelet = c.components.find((p) => p.name === 'kubelet-worker-1');
+    if (kubelet?.running) {
+      kubelet.signal('SIGTERM');
+      await Promise.race([kubelet.exited, new Promise((r) => setTimeout(r, 5000))]);
+    }
+    const dir = c.dir;
+    await c.destroy();
+    killStrays(dir);
   });
 
   it('curl on the ClusterIP reaches all 3 pods; a pod failing readiness gets no traffic', async () => {
@@ -102,7 +122,9 @@ describe('Service → Deployment pods through kube-proxy (issue 7 acceptance)', 
                   // Ready unless the test drops a file named after the pod into unreadyDir.
                   exec: { command: ['sh', '-c', `test ! -e "${unreadyDir}/$KEMU_POD_NAME"`] },
                   periodSeconds: 1,
-                  failureThreshold: 1,
+                  // Generous: on a loaded machine spawning `sh` can take over the default 1 s.
+                  timeoutSeconds: 10,
+                  failureThreshold: 2,
                 },
               },
             ],
@@ -122,7 +144,7 @@ describe('Service → Deployment pods through kube-proxy (issue 7 acceptance)', 
 
     await waitListener(proxyAdmin, `TCP/${ip}:80`, 'holding', { endpoints: 3, timeoutMs: 60000 }).catch(
       (err: Error) => {
-        throw new Error(`${err.message}\n${c.dumpLogs(20)}`);
+        throw new Error(`${err.message}\n${shortLogs(c)}`);
       },
     );
     const pods = await c.getJson<PodList>(['pods', '-l', 'app=echo']);
@@ -201,7 +223,7 @@ describe('Service → Deployment pods through kube-proxy (issue 7 acceptance)', 
       },
       { timeoutMs: 60000, intervalMs: 250 },
     ).catch((err: Error) => {
-      throw new Error(`${err.message}\n${c.dumpLogs(20)}`);
+      throw new Error(`${err.message}\n${shortLogs(c)}`);
     });
     assert.deepEqual((await resolver.resolve4('db.default.svc.cluster.local')).sort(), Object.values(ips).sort());
     for (const [name, ip] of Object.entries(ips)) assert.equal(await who(`http://${ip}:8080/`), name);

@@ -33,33 +33,54 @@ export class DnsServer {
 
   constructor(private readonly opts: DnsServerOptions) {}
 
-  /** Binds UDP and TCP on the same port (port 0: UDP picks one, TCP follows it). */
+  /**
+   * Binds UDP and TCP on the same port. With port 0 UDP picks one and TCP follows it; if TCP finds
+   * that port taken, both are released and another port is tried (a few times).
+   */
   async listen(): Promise<{ host: string; port: number }> {
+    for (let attempt = 0; ; attempt++) {
+      const udp = await this.bindUdp(this.opts.port);
+      const port = udp.address().port;
+      try {
+        this.tcp = await this.bindTcp(port);
+      } catch (err) {
+        udp.close();
+        if (this.opts.port !== 0 || attempt >= 4 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        continue;
+      }
+      udp.on('error', (err) => this.opts.log.error({ err }, 'dns udp socket error'));
+      udp.on('message', (msg, rinfo) => {
+        const reply = this.answer(msg, 'udp');
+        if (reply) udp.send(reply, rinfo.port, rinfo.address);
+      });
+      this.udp = udp;
+      return { host: this.opts.host, port };
+    }
+  }
+
+  private bindUdp(port: number): Promise<dgram.Socket> {
     const udp = dgram.createSocket({ type: 'udp4', reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind({ address: this.opts.host, port: this.opts.port, exclusive: true }, () => {
-        udp.off('error', reject);
-        resolve();
+    return new Promise((resolve, reject) => {
+      udp.once('error', (err) => {
+        udp.close();
+        reject(err);
+      });
+      udp.bind({ address: this.opts.host, port, exclusive: true }, () => {
+        udp.removeAllListeners('error');
+        resolve(udp);
       });
     });
-    udp.on('error', (err) => this.opts.log.error({ err }, 'dns udp socket error'));
-    udp.on('message', (msg, rinfo) => {
-      const reply = this.answer(msg, 'udp');
-      if (reply) udp.send(reply, rinfo.port, rinfo.address);
-    });
-    this.udp = udp;
-    const port = udp.address().port;
+  }
+
+  private bindTcp(port: number): Promise<net.Server> {
     const tcp = net.createServer((s) => this.serveTcp(s));
-    await new Promise<void>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       tcp.once('error', reject);
       tcp.listen({ host: this.opts.host, port, exclusive: true }, () => {
         tcp.off('error', reject);
-        resolve();
+        resolve(tcp);
       });
     });
-    this.tcp = tcp;
-    return { host: this.opts.host, port };
   }
 
   async close(): Promise<void> {
