@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { TestCluster, COMPONENT_MAINS, freePort } = await import(path.join(root, 'packages/testkit/dist/src/index.js'));
-const { WireApiClient } = await import(path.join(root, 'packages/client/dist/src/index.js'));
+const { WireApiClient, isAlreadyExists, isRetryable } = await import(
+  path.join(root, 'packages/client/dist/src/index.js')
+);
 const { WireClient } = await import(path.join(root, 'packages/wire/dist/src/index.js'));
 const { silentLogger } = await import(path.join(root, 'packages/runtime/dist/src/index.js'));
 
@@ -44,7 +46,11 @@ const TICK = 100; // USER_HZ on Linux
 async function until(what, cond, timeoutMs) {
   const t0 = Date.now();
   for (;;) {
-    if (await cond()) return Date.now() - t0;
+    try {
+      if (await cond()) return Date.now() - t0;
+    } catch (err) {
+      if (!isRetryable(err)) throw err;
+    }
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(500);
   }
@@ -144,12 +150,24 @@ try {
   const workers = Array.from({ length: 32 }, async () => {
     while (next < PODS) {
       const i = next++;
-      await pods.create({
+      const pod = {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name: `sp-${i}`, namespace: 'default' },
-        spec: { nodeName: `sim-${i % NODES}`, containers: [{ name: 'c', image: 'nginx' }] },
-      });
+        spec: { nodeName: `sim-${(i % NODES) + 1}`, containers: [{ name: 'c', image: 'nginx' }] },
+      };
+      // An overloaded shared machine can stall the apiserver long enough for the wire to give up on
+      // it: retry (AlreadyExists means an earlier attempt landed).
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await pods.create(pod);
+          break;
+        } catch (err) {
+          if (isAlreadyExists(err)) break;
+          if (!isRetryable(err) || attempt > 20) throw err;
+          await sleep(500);
+        }
+      }
     }
   });
   await Promise.all(workers);

@@ -3,7 +3,7 @@
 // member, the apiserver and kubelet(s) from the built tree, driven over the apiserver's HTTP API the
 // way kubectl does. Prints one table with the targets.
 //
-//   npx tsc -b && node scripts/bench-pods.mjs [--quick] [--only latency|scale] [--profile fast|real]
+//   npx tsc -b && node scripts/bench-pods.mjs [--quick] [--only latency|scale] [--profile fast|real] [--via-scheduler]
 //
 // What is measured:
 // - startup latency: pods created with `spec.nodeName` preassigned (no scheduler in the way), 10
@@ -34,6 +34,9 @@ const SCALE_PODS = QUICK ? 2000 : 10000;
 // The kubelets' timing profile (`kemu up` runs `fast`: heartbeats every second, so 1,000 sim nodes
 // alone write ~2,000 times a second; `real` writes a tenth of that).
 const PROFILE = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : 'fast';
+// `--via-scheduler`: the scale pods are created without spec.nodeName and bound by the real
+// kube-scheduler process (default: spec.nodeName preassigned round-robin).
+const VIA_SCHEDULER = process.argv.includes('--via-scheduler');
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -111,7 +114,7 @@ function podObject(name, nodeName) {
     kind: 'Pod',
     metadata: { name, namespace: 'default', labels: { bench: 'pods' } },
     spec: {
-      nodeName,
+      ...(nodeName !== undefined ? { nodeName } : {}),
       terminationGracePeriodSeconds: 0,
       containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }],
     },
@@ -258,8 +261,25 @@ async function scale() {
     await watch.begin();
     const names = Array.from({ length: SCALE_PODS }, (_, i) => `scale-${i}`);
     const index = new Map(names.map((n, i) => [n, i]));
+    if (VIA_SCHEDULER) {
+      c.startComponent('kube-scheduler', COMPONENT_MAINS.scheduler, [
+        '--apiserver',
+        c.wireUrl,
+        '--name',
+        'kube-scheduler-0',
+        '--leader-elect',
+        'false',
+        '--profile',
+        PROFILE,
+      ]);
+    }
     const t1 = performance.now();
-    await createPods(c.apiserverUrl, names, (n) => nodes[index.get(n) % nodes.length], 32);
+    await createPods(
+      c.apiserverUrl,
+      names,
+      (n) => (VIA_SCHEDULER ? undefined : nodes[index.get(n) % nodes.length]),
+      32,
+    );
     const createdMs = performance.now() - t1;
     await waitFor(`${SCALE_PODS} pods Running`, () => running.size >= SCALE_PODS, {
       timeoutMs: 600_000,
@@ -309,7 +329,7 @@ const line = (r) => r.map((v, i) => v.padEnd(widths[i])).join('  ');
 console.log(line(['measure', 'value', 'target', '']));
 for (const r of rows) console.log(line(r));
 console.log(
-  `# ${os.cpus().length} cores, node ${process.version}${QUICK ? ', --quick' : ''}; kubelet --profile ${PROFILE}; pods get spec.nodeName preassigned (no scheduler)`,
+  `# ${os.cpus().length} cores, node ${process.version}${QUICK ? ', --quick' : ''}; kubelet --profile ${PROFILE}; ${VIA_SCHEDULER ? 'scale pods bound by kube-scheduler, latency pods preassigned' : 'pods get spec.nodeName preassigned (no scheduler)'}`,
 );
 agent.destroy();
 process.exit(0);

@@ -1,6 +1,7 @@
 import { isKemuError } from '@kemu/runtime';
 import { Command, CommanderError } from 'commander';
 import { registerChaosCommands } from './chaos-commands.js';
+import { registerDrillCommand } from './drills/command.js';
 
 type SetCode = (code: number) => void;
 /** Adds one or more subcommands to `kemu`; each action reports its exit code through `setCode`. */
@@ -38,7 +39,7 @@ const registerClusterCommands: CommandRegistrar = (program, setCode) => {
  * Every `kemu` subcommand except the component entry points (`etcd`, `etcdctl`, `apiserver`, which
  * bin.ts runs directly). Add a command family by adding its registrar here.
  */
-export const COMMANDS: CommandRegistrar[] = [registerClusterCommands, registerChaosCommands];
+export const COMMANDS: CommandRegistrar[] = [registerClusterCommands, registerChaosCommands, registerDrillCommand];
 
 /** Runs one `kemu …` command line; returns the exit code (2 for usage errors, 1 for failures). */
 export async function clusterMain(argv: string[]): Promise<number> {

@@ -11,6 +11,7 @@ export class ControllerManagerFlagError extends KemuError {
 
 export const USAGE = `usage: kube-controller-manager --apiserver ws://127.0.0.1:PORT[,ws://…] [--name NAME]
        [--admin-port N] [--profile fast|real] [--leader-elect true|false] [--controllers '*']
+       [--pv-host-path-dir /tmp/kemu-pv]
 
   --apiserver     the apiserver wire endpoint(s), comma-separated (required)
   --name          this replica's name (default kube-controller-manager-<pid>)
@@ -18,7 +19,9 @@ export const USAGE = `usage: kube-controller-manager --apiserver ws://127.0.0.1:
   --profile       timing profile, fast or real (default real)
   --leader-elect  campaign for Lease kube-system/kube-controller-manager (default true)
   --controllers   upstream syntax: '*' = every controller on by default, 'foo' enables foo,
-                  '-foo' disables foo, e.g. '*,-cronjob' (default '*')`;
+                  '-foo' disables foo, e.g. '*,-cronjob' (default '*')
+  --pv-host-path-dir  where the hostPath provisioner of persistentvolume-binder makes volumes
+                  (default /tmp/kemu-pv)`;
 
 export interface ControllerManagerFlags {
   apiservers: string[];
@@ -27,6 +30,8 @@ export interface ControllerManagerFlags {
   profile: TimingProfile;
   leaderElect: boolean;
   controllers: string;
+  /** Root of the hostPath volumes the persistentvolume-binder provisions (absent: its default). */
+  pvHostPathDir: string | undefined;
 }
 
 /** `--help` → null (print usage, exit 0); otherwise the parsed flags or a ControllerManagerFlagError. */
@@ -43,6 +48,7 @@ export function parseFlags(argv: string[], pid = process.pid): ControllerManager
         profile: { type: 'string' },
         'leader-elect': { type: 'string' },
         controllers: { type: 'string' },
+        'pv-host-path-dir': { type: 'string' },
         help: { type: 'boolean' },
       },
     }).values;
@@ -78,7 +84,12 @@ export function parseFlags(argv: string[], pid = process.pid): ControllerManager
   if (le !== 'true' && le !== 'false') {
     throw new ControllerManagerFlagError(`--leader-elect must be true or false, got ${JSON.stringify(le)}`);
   }
+  const pvHostPathDir = str('pv-host-path-dir');
+  if (pvHostPathDir !== undefined && pvHostPathDir.trim() === '') {
+    throw new ControllerManagerFlagError('--pv-host-path-dir must not be empty');
+  }
   return {
+    pvHostPathDir,
     apiservers,
     name: str('name') ?? `kube-controller-manager-${pid}`,
     adminPort,

@@ -8,6 +8,7 @@ import { Gauge } from 'prom-client';
 import { ApiserverConnection } from './apiserver-connection.js';
 import { startControllerManager } from './controller-manager.js';
 import { CONTROLLERS } from './controllers/index.js';
+import { hostPathDirectories, persistentVolumeBinder } from './controllers/persistentvolume.js';
 import { ControllerManagerFlagError, parseFlags, selectControllers, USAGE } from './flags.js';
 
 const COMPONENT = 'kube-controller-manager';
@@ -65,7 +66,11 @@ async function main(argv: string[]): Promise<number> {
     random,
     log,
     profile: flags.profile,
-    controllers: CONTROLLERS.filter((c) => enabled.includes(c.name)),
+    controllers: CONTROLLERS.filter((c) => enabled.includes(c.name)).map((c) =>
+      c.name === 'persistentvolume-binder' && flags.pvHostPathDir !== undefined
+        ? persistentVolumeBinder({ dirs: hostPathDirectories(flags.pvHostPathDir) })
+        : c,
+    ),
     leaderElect: flags.leaderElect,
     identity,
     instance: flags.name,

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { Deployment, Pod, ReplicaSet } from '@kemu/api';
-import { DeploymentController, newRSNewReplicas, resolveFenceposts } from '../src/controllers/deployment.js';
+import {
+  DeploymentController,
+  equalIgnoreHash,
+  newRSNewReplicas,
+  resolveFenceposts,
+  templateHash,
+} from '../src/controllers/deployment.js';
 import { ReplicaSetController } from '../src/controllers/replicaset.js';
 import { Harness } from './helpers/harness.js';
 
@@ -41,6 +47,33 @@ describe('rolling update arithmetic (upstream rounding)', () => {
     assert.equal(newRSNewReplicas(d, [rs(0), newRS], newRS), 3);
     const full = rs(1);
     assert.equal(newRSNewReplicas(d, [rs(3), full], full), 1);
+  });
+});
+
+describe('template identity', () => {
+  it('ignores the hash label and what kubectl round-trips (creationTimestamp: null, empty maps)', () => {
+    const a = deployment('t', 1);
+    const b = deployment('t', 1);
+    b.spec.template.metadata = {
+      creationTimestamp: null,
+      labels: { app: 't', 'pod-template-hash': 'abc' },
+      annotations: {},
+    };
+    assert.equal(equalIgnoreHash(a.spec.template, b.spec.template), true);
+    assert.equal(
+      templateHash(a),
+      templateHash({
+        ...b,
+        spec: {
+          ...b.spec,
+          template: { ...b.spec.template, metadata: { creationTimestamp: null, labels: { app: 't' } } },
+        },
+      }),
+    );
+    const c = deployment('t', 1);
+    c.spec.template.spec.containers[0] = { name: 'c', image: 'nginx:2' };
+    assert.equal(equalIgnoreHash(a.spec.template, c.spec.template), false);
+    assert.notEqual(templateHash(a), templateHash(c));
   });
 });
 

@@ -48,6 +48,8 @@ describe('parseFlags', () => {
         'false',
         '--controllers',
         '*,-job',
+        '--pv-host-path-dir',
+        '/var/tmp/pv',
       ],
       7,
     );
@@ -58,6 +60,7 @@ describe('parseFlags', () => {
     assert.equal(f.profile.name, 'fast');
     assert.equal(f.leaderElect, false);
     assert.equal(f.controllers, '*,-job');
+    assert.equal(f.pvHostPathDir, '/var/tmp/pv');
   });
   it('defaults: real profile, leader election on, all controllers, pid in the name', () => {
     const f = parseFlags(['--apiserver', 'ws://127.0.0.1:1'], 42);
@@ -67,6 +70,7 @@ describe('parseFlags', () => {
     assert.equal(f.controllers, '*');
     assert.equal(f.name, 'kube-controller-manager-42');
     assert.equal(f.adminPort, 0);
+    assert.equal(f.pvHostPathDir, undefined);
   });
   it('--help returns null', () => {
     assert.equal(parseFlags(['--help']), null);
@@ -79,6 +83,7 @@ describe('parseFlags', () => {
       ['--apiserver', 'ws://x:1', '--leader-elect', 'yes'],
       ['--apiserver', 'ws://x:1', '--admin-port', '-1'],
       ['--apiserver', 'ws://x:1', '--bogus'],
+      ['--apiserver', 'ws://x:1', '--pv-host-path-dir', ''],
     ]) {
       assert.throws(() => parseFlags(argv), ControllerManagerFlagError, argv.join(' '));
     }

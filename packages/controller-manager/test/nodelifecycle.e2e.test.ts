@@ -1,17 +1,20 @@
-// Issue 6 acceptance 2 (node part), across real processes: etcd + kube-apiserver (with
+// Issue 6 acceptance 2 (node part), a dead kubelet: etcd + kube-apiserver (with
 // --default-unreachable-toleration-seconds 3) + kube-controller-manager; three nodes kept alive by
-// test-only kubelets. One node's Lease stops renewing: it turns Unknown, gets its taints, its pod is
-// marked not ready, evicted after the toleration and force-deleted by podgc (its kubelet is gone).
+// test-only kubelets (test/helpers/fake-kubelets.ts, which also bind pods). One node's kubelet stops
+// entirely: the node turns Unknown, gets its taints, its pod is marked not ready, evicted after the
+// toleration, stays Terminating (nobody finishes it) until podgc force-deletes it; the ReplicaSet's
+// replacement runs on another node. (nodelifecycle-sim.e2e.test.ts does the same with the real sim
+// kubelet and scheduler, where the frozen kubelet still finishes the deletion itself.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Event, Node, Pod } from '@kemu/api';
+import type { Event, Lease, Node, Pod } from '@kemu/api';
 import { TestCluster } from '@kemu/testkit';
 import { connectApi, startControllerManager, waitFor } from './helpers/cluster.js';
 import { FakeKubelets } from './helpers/fake-kubelets.js';
 
 const NS = 'nl';
 
-test('a node whose lease stops renewing is tainted, its pods marked not ready, evicted after tolerationSeconds and force-deleted', async (t) => {
+test('a node whose lease stops renewing is tainted, its pods evicted after tolerationSeconds and replaced elsewhere', async (t) => {
   const c = await TestCluster.start({
     etcd: 1,
     apiserverArgs: ['--default-not-ready-toleration-seconds', '3', '--default-unreachable-toleration-seconds', '3'],
@@ -27,11 +30,18 @@ test('a node whose lease stops renewing is tainted, its pods marked not ready, e
   const pods = api.resource<Pod>('pods', { namespace: NS });
   const nodes = api.resource<Node>('nodes');
   try {
-    for (const i of [0, 1, 2])
-      await pods.create({
-        metadata: { name: `web-${i}`, labels: { app: 'web' } },
-        spec: { containers: [{ name: 'c', image: 'nginx' }] },
-      });
+    await c.k(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: 'web', namespace: NS },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { app: 'web' } },
+          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+        },
+      }),
+    });
     const running = async () =>
       (await pods.list()).items.filter(
         (p) => p.status?.phase === 'Running' && p.metadata.deletionTimestamp === undefined,
@@ -58,7 +68,15 @@ test('a node whose lease stops renewing is tainted, its pods marked not ready, e
       },
       { timeoutMs: 30_000 },
     );
-    assert.ok(Date.now() - frozenAt >= 4000, 'not before the grace period');
+    const unknownAt = Date.now();
+    const lease = await api
+      .resource<Lease>('leases.coordination.k8s.io', { namespace: 'kube-node-lease' })
+      .get('node-a');
+    const lastRenew = Date.parse(lease.spec?.renewTime ?? '');
+    assert.ok(
+      unknownAt - lastRenew >= 4000,
+      `Unknown ${unknownAt - lastRenew} ms after the last renewal (grace 5 s); frozen ${unknownAt - frozenAt} ms before`,
+    );
     const ready = a.status?.conditions?.find((x) => x.type === 'Ready');
     assert.equal(ready?.reason, 'NodeStatusUnknown');
     assert.equal(ready?.message, 'Kubelet stopped posting node status.');
@@ -77,8 +95,12 @@ test('a node whose lease stops renewing is tainted, its pods marked not ready, e
         return true;
       }
     });
+    await waitFor('victim evicted and left Terminating by its dead kubelet', async () => {
+      const p = (await pods.list()).items.find((x) => x.metadata.uid === victim.metadata.uid);
+      return p?.metadata.deletionTimestamp !== undefined;
+    });
     await waitFor(
-      'victim evicted (TaintManagerEviction) and gone',
+      'victim evicted (TaintManagerEviction) and force-deleted by podgc',
       async () => {
         const events = (await api.resource<Event>('events', { namespace: NS }).list()).items;
         const evicted = events.some(
@@ -91,7 +113,10 @@ test('a node whose lease stops renewing is tainted, its pods marked not ready, e
       },
       { timeoutMs: 40_000 },
     );
-
+    await waitFor('3 running pods again, none on node-a', async () => {
+      const r = await running();
+      return r.length === 3 && r.every((p) => p.spec.nodeName !== 'node-a');
+    });
     // node-b and node-c were never touched.
     for (const name of ['node-b', 'node-c']) {
       const n = await nodes.get(name);

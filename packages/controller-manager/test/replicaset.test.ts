@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { Pod, ReplicaSet } from '@kemu/api';
 import { ReplicaSetController } from '../src/controllers/replicaset.js';
+import { Gate, gatedApi } from './helpers/gated-api.js';
 import { Harness } from './helpers/harness.js';
 
 function rs(name: string, replicas: number, extra: Partial<ReplicaSet['spec']> = {}): ReplicaSet {
@@ -83,21 +84,48 @@ describe('ReplicaSet controller', () => {
     assert.equal(h.events().filter((e) => e.reason === 'SuccessfulDelete').length, 3);
   });
 
-  it('expectations: a sync before the cache saw the creates does not create twice', async () => {
-    const { h, ctl } = setup();
-    await h.api.resource<ReplicaSet>('replicasets.apps').create(rs('exp', 2));
+  it('expectations: while the cache lags behind its own creates, syncing again creates nothing more', async () => {
+    const gate = new Gate();
+    const h = new Harness({ informerApi: (api) => gatedApi(api, ['pods'], gate) });
+    harnesses.push(h);
+    const ctl = new ReplicaSetController(h.ctx);
+    h.start(ctl.run());
     await h.settle();
-    // Syncing again right away (the pods are in the cache now) and several times in a row changes nothing.
-    await Promise.all([ctl.sync('default/exp'), ctl.sync('default/exp')]);
+    gate.close(); // pod events stop reaching the controller's cache
+    const api = h.api.resource<ReplicaSet>('replicasets.apps', { namespace: 'default' });
+    await api.create(rs('exp', 3));
     await h.settle();
-    assert.equal(h.pods().length, 2);
-    // Delete one pod; sync twice before the informer delivers the creation of the replacement.
-    const victim = h.pods()[0] as Pod;
-    await h.api
-      .resource<Pod>('pods', { namespace: 'default' })
-      .delete(victim.metadata.name ?? '', { gracePeriodSeconds: 0 });
+    assert.equal(h.pods().length, 3);
+    assert.deepEqual(ctl.expectations.pending('default/exp'), { add: 3, del: 0 });
+    // More RS events and direct syncs while the cache still shows no pods.
+    const cur = await api.get('exp');
+    cur.metadata.annotations = { touched: 'yes' };
+    await api.update(cur);
     await h.settle();
-    assert.equal(h.pods().length, 2);
+    await ctl.sync('default/exp');
+    assert.equal(h.pods().length, 3, 'no second batch of pods');
+    gate.open();
+    await h.settle();
+    assert.deepEqual(ctl.expectations.pending('default/exp'), { add: 0, del: 0 });
+    assert.equal(h.pods().length, 3);
+    assert.equal(h.objects<ReplicaSet>('replicasets.apps').find((r) => r.metadata.name === 'exp')?.status?.replicas, 3);
+  });
+
+  it('expectations expire after 5 minutes, so a lost watch event cannot wedge a ReplicaSet', async () => {
+    const gate = new Gate();
+    const h = new Harness({ informerApi: (api) => gatedApi(api, ['pods'], gate) });
+    harnesses.push(h);
+    const ctl = new ReplicaSetController(h.ctx);
+    h.start(ctl.run());
+    await h.settle();
+    gate.close();
+    await h.api.resource<ReplicaSet>('replicasets.apps', { namespace: 'default' }).create(rs('ttl', 1));
+    await h.settle();
+    assert.equal(ctl.expectations.satisfied('default/ttl'), false);
+    h.rt.advance(5 * 60 * 1000 + 1);
+    assert.equal(ctl.expectations.satisfied('default/ttl'), true);
+    gate.open();
+    await h.settle();
   });
 
   it('adopts matching orphans and releases pods whose labels stop matching', async () => {

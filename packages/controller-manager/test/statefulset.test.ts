@@ -175,4 +175,28 @@ describe('StatefulSet controller', () => {
     const p1 = live(h).find((p) => p.metadata.name === 'par-1');
     assert.equal(p1?.spec.containers[0]?.image, 'nginx:2', 'recreated from the update revision');
   });
+
+  it('persistentVolumeClaimRetentionPolicy Delete/Delete: claims owned by the set, a scaled-down pod takes its own', async () => {
+    const h = setup();
+    const created = await api(h).create(
+      sts('ret', 2, { persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Delete' } }),
+    );
+    for (let i = 0; i < 4; i++) await kubeletStep(h);
+    const claims = () =>
+      Object.fromEntries(
+        h
+          .objects<PersistentVolumeClaim>('persistentvolumeclaims')
+          .map((c) => [c.metadata.name, (c.metadata.ownerReferences ?? []).map((r) => `${r.kind}/${r.name}`)]),
+      );
+    assert.deepEqual(claims(), { 'www-ret-0': ['StatefulSet/ret'], 'www-ret-1': ['StatefulSet/ret'] });
+    assert.equal(
+      h.objects<PersistentVolumeClaim>('persistentvolumeclaims')[0]?.metadata.ownerReferences?.[0]?.uid,
+      created.metadata.uid,
+    );
+    const cur = await api(h).get('ret');
+    cur.spec.replicas = 1;
+    await api(h).update(cur);
+    await h.settle();
+    assert.deepEqual(claims(), { 'www-ret-0': ['StatefulSet/ret'], 'www-ret-1': ['Pod/ret-1'] });
+  });
 });

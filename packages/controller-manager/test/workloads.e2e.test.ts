@@ -1,5 +1,5 @@
 // Issue 6 acceptance (workloads) against real processes: etcd + apiserver + kube-scheduler +
-// kube-controller-manager, nodes from the test-only pretend kubelet, driven with the real kubectl.
+// kube-controller-manager, nodes from real sim kubelets, driven with the real kubectl.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Pod } from '@kemu/api';
@@ -7,10 +7,9 @@ import { SharedIndexInformer, WireApiClient } from '@kemu/client';
 import { SeededRandom, silentLogger, systemRuntime } from '@kemu/runtime';
 import { TestCluster, waitFor } from '@kemu/testkit';
 import { WireClient } from '@kemu/wire';
-import { pods, schedulerMissing, startControllerManager, startScheduler } from './helpers/e2e.js';
-import { PretendKubelet } from './helpers/pretend-kubelet.js';
+import { pods, startControllerManager, startScheduler, startSimNodes } from './helpers/e2e.js';
 
-const WORKERS = ['worker-1', 'worker-2', 'worker-3'];
+const WORKERS = ['worker-0', 'worker-1', 'worker-2'];
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -72,23 +71,31 @@ spec:
         command: [sh, -c, "sleep 1"]
 `;
 
-describe('workload controllers (cross-process)', { skip: schedulerMissing }, () => {
+const DAEMONSET = `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: agent
+spec:
+  selector:
+    matchLabels: {app: agent}
+  template:
+    metadata:
+      labels: {app: agent}
+    spec:
+      containers:
+      - name: agent
+        image: busybox
+        command: [sh, -c, "while true; do sleep 5; done"]
+`;
+
+describe('workload controllers (cross-process)', () => {
   let c: TestCluster;
-  let kubelet: PretendKubelet;
   let wire: WireClient;
   let podInformer: SharedIndexInformer<Pod>;
 
   before(async () => {
     c = await TestCluster.start({ prefix: 'kemu-cm-work-' });
-    kubelet = new PretendKubelet(c.wireUrl, [
-      ...WORKERS.map((name) => ({ name })),
-      {
-        name: 'control-plane',
-        labels: { 'node-role.kubernetes.io/control-plane': '' },
-        taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' as const }],
-      },
-    ]);
-    await kubelet.start();
+    await startSimNodes(c, { workers: 3, controlPlane: true });
     startScheduler(c);
     startControllerManager(c, 'kcm-0');
     wire = new WireClient({ url: `${c.wireUrl}/wire`, identity: 'test/observer', log: silentLogger() }).start();
@@ -103,7 +110,6 @@ describe('workload controllers (cross-process)', { skip: schedulerMissing }, () 
   after(async () => {
     podInformer?.stop();
     await wire?.close();
-    await kubelet?.stop();
     await c?.destroy();
   });
 
@@ -118,7 +124,7 @@ describe('workload controllers (cross-process)', { skip: schedulerMissing }, () 
     const perNode = Object.fromEntries(WORKERS.map((w) => [w, placed.filter((p) => p.node === w).length]));
     assert.deepEqual(
       perNode,
-      { 'worker-1': 3, 'worker-2': 3, 'worker-3': 3 },
+      { 'worker-0': 3, 'worker-1': 3, 'worker-2': 3 },
       JSON.stringify(placed.map((p) => p.node)),
     );
     assert.equal(placed.filter((p) => p.node === 'control-plane').length, 0);
@@ -173,7 +179,9 @@ describe('workload controllers (cross-process)', { skip: schedulerMissing }, () 
       return (
         live.length === 9 && live.every((p) => p.image === 'nginx:1.27' && p.labels['pod-template-hash'] === oldHash)
       );
-    });
+    }).catch(async (err) =>
+      assert.fail(`${err}\n${await c.k(['get', 'rs,pods', '-o', 'wide', '--show-labels'])}\n${c.dumpLogs()}`),
+    );
     const rs = await c.getJson<{
       items: { metadata: { name: string; annotations: Record<string, string> }; spec: { replicas: number } }[];
     }>(['rs', '-l', 'app=web']);
@@ -259,5 +267,19 @@ describe('workload controllers (cross-process)', { skip: schedulerMissing }, () 
     assert.ok(maxActive <= 2, `${maxActive} job pods ran at once`);
     const describe = await c.k(['describe', 'job', 'pi']);
     assert.match(describe, /Completed/);
+  });
+
+  it('a DaemonSet runs one pod on each worker, placed by the scheduler through matchFields, none on the control plane', async () => {
+    await c.k(['apply', '-f', '-'], { input: DAEMONSET });
+    const status = await c
+      .k(['rollout', 'status', 'daemonset/agent', '--timeout=30s'], { timeoutMs: 35_000 })
+      .catch((err) => assert.fail(`${err}\n${c.dumpLogs()}`));
+    assert.match(status, /daemon set "agent" successfully rolled out/);
+    const placed = await pods(c, 'app=agent');
+    assert.deepEqual(placed.map((p) => p.node).sort(), WORKERS);
+    const ds = await c.getJson<{ status: Record<string, number> }>(['ds', 'agent']);
+    assert.equal(ds.status.desiredNumberScheduled, 3);
+    assert.equal(ds.status.numberReady, 3);
+    assert.equal(ds.status.updatedNumberScheduled, 3);
   });
 });

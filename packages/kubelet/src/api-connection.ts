@@ -48,6 +48,17 @@ export class ApiConnection implements WireCaller {
     return this.clients.some((c) => c.isConnected);
   }
 
+  /** Resolves once any apiserver is connected, or after `timeoutMs` (whichever is first); never rejects. */
+  async whenAnyConnected(timeoutMs: number): Promise<boolean> {
+    if (this.isConnected) return true;
+    const attempts = this.clients.map((c) => c.whenConnected(timeoutMs).then(() => true));
+    try {
+      return await Promise.any(attempts);
+    } catch {
+      return false;
+    }
+  }
+
   private pick(): WireClient {
     const c = this.clients.find((x) => x.isConnected) ?? this.clients[0];
     if (!c) throw new Error('no apiserver URL configured');

@@ -138,7 +138,7 @@ export function parseKubeletFlags(argv: string[]): ParsedFlags {
   const simNodes = int('sim-nodes', s('sim-nodes'), 1, 1, 20_000);
   if (simNodes > 1 && runtimeKind !== 'sim') throw new KubeletFlagError('--sim-nodes needs --runtime sim');
   const simNodePrefix = s('sim-node-prefix') ?? 'sim-';
-  const nodeName = s('node-name') ?? (simNodes > 1 ? `${simNodePrefix}0` : os.hostname().toLowerCase());
+  const nodeName = s('node-name') ?? (simNodes > 1 ? `${simNodePrefix}1` : os.hostname().toLowerCase());
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName) || nodeName.length > 253) {
     throw new KubeletFlagError(`--node-name must be a DNS-1123 subdomain, got "${nodeName}"`);
   }

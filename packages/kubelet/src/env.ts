@@ -30,7 +30,8 @@ function envName(service: string): string {
 /** Service link variables (upstream envvars.FromServices), docker-link style included. */
 export function serviceEnv(services: Service[]): KeyValue[] {
   const out: KeyValue[] = [];
-  const sorted = [...services].sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
+  // Plain code-unit order (upstream sorts by name too); localeCompare would pull in ICU tables.
+  const sorted = [...services].sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
   for (const svc of sorted) {
     const ip = svc.spec?.clusterIP;
     if (!ip || ip === 'None' || svc.spec?.type === 'ExternalName') continue;

@@ -15,5 +15,6 @@ export * from './pod-status.js';
 export * from './pod-sync.js';
 export * from './probes.js';
 export * from './process.js';
+export * from './semaphore.js';
 export * from './status-manager.js';
 export * from './volumes.js';

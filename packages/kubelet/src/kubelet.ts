@@ -35,6 +35,7 @@ import { LABEL_POD_UID, PodSyncer, type ProbeHooks } from './pod-sync.js';
 import { type ProbeKind, type ProbeTarget, ProbeWorker } from './probes.js';
 import { RuntimeUnavailableError } from './runtime/errors.js';
 import type { ContainerRuntime, RuntimeStatus } from './runtime/types.js';
+import type { Semaphore } from './semaphore.js';
 import { PodStatusManager } from './status-manager.js';
 
 /** Mirror pods (the API's copy of a static pod) carry this annotation; they are never run. */
@@ -66,6 +67,10 @@ export interface KubeletOptions {
   quietEvents?: boolean;
   /** Pod status writes in flight (default 8). */
   statusConcurrency?: number;
+  /** Process-wide bound on status writes in flight (shared by sim nodes). */
+  statusLimiter?: Semaphore;
+  /** ApiClient for Lease renewals (a short request timeout, so a stuck renewal is retried soon). */
+  leaseApi?: ApiClient;
 }
 
 /** What `findContainer` tells the streaming server. */
@@ -155,7 +160,8 @@ export class Kubelet {
     this.runtime = opts.containerRuntime;
     this.clock = opts.runtime ?? systemRuntime;
     this.random = opts.random ?? systemRandom();
-    this.log = (opts.log ?? silentLogger()).child({ node: this.nodeName });
+    // The caller's logger already names the node (main's for one node, a child per sim node).
+    this.log = opts.log ?? silentLogger();
     this.capacity =
       opts.capacity ?? (this.runtime.kind === 'sim' ? { ...SIM_CAPACITY } : hostCapacity(opts.config.rootDir));
     this.machineID = createHash('sha256').update(`kemu-node/${this.nodeName}`).digest('hex').slice(0, 32);
@@ -177,6 +183,7 @@ export class Kubelet {
       runtime: this.clock,
       log: this.log,
       concurrency: opts.statusConcurrency ?? 8,
+      ...(opts.statusLimiter ? { limiter: opts.statusLimiter } : {}),
       cached: (ns, name) => opts.podHub.get(ns, name),
     });
     this.nodeReporter = new NodeStatusReporter({
@@ -191,7 +198,9 @@ export class Kubelet {
       jitterStart: opts.jitter === true,
     });
     this.lease = new NodeLease({
-      leases: opts.api.resource<Lease>('leases.coordination.k8s.io', { namespace: NODE_LEASE_NAMESPACE }),
+      leases: (opts.leaseApi ?? opts.api).resource<Lease>('leases.coordination.k8s.io', {
+        namespace: NODE_LEASE_NAMESPACE,
+      }),
       nodeName: this.nodeName,
       nodeUid: () => this.nodeReporter.uid,
       durationSeconds: profile.nodeLeaseDurationSeconds,
@@ -430,8 +439,14 @@ export class Kubelet {
       const changed = rec.external !== external || syncRelevant(rec.pod) !== syncRelevant(pod);
       rec.pod = pod;
       rec.external = external;
-      // Like upstream's pod config, a status-only change (often our own write) is no reason to sync.
-      if (!changed) return;
+      // Like upstream's pod config, a status-only change is no reason to sync when it is our own
+      // write; someone else's (the node controller marking pods not ready while this kubelet was
+      // frozen) is: the sync writes the kubelet's view back.
+      const foreignStatus =
+        rec.source === 'api' &&
+        rec.status !== undefined &&
+        statusFingerprint(pod.status) !== statusFingerprint(rec.status);
+      if (!changed && !foreignStatus) return;
     }
     if (!external) this.trigger(rec);
   }
@@ -628,7 +643,10 @@ export class Kubelet {
         });
         const r = await Promise.race([session.exit, timeout]);
         timer?.cancel();
-        if (r === 'timeout') return { exitCode: -1, output: Buffer.concat(chunks).toString('utf8'), timedOut: true };
+        if (r === 'timeout') {
+          session.kill(); // a hung probe command must not pile up one process per period
+          return { exitCode: -1, output: Buffer.concat(chunks).toString('utf8'), timedOut: true };
+        }
         // Let the pipes drain what the command printed just before it exited.
         await new Promise<void>((resolve) => setImmediate(resolve));
         return { exitCode: r.exitCode, output: Buffer.concat(chunks).toString('utf8'), timedOut: false };

@@ -4,6 +4,7 @@ import './v8-flags.js';
 import { createLogger, ShutdownHooks } from '@kemu/runtime';
 import { parseKubeletFlags, USAGE } from './config.js';
 import { startKubeletProcess } from './process.js';
+import { type NodeServing, serveNode, serveSimNodes } from './server/serve-node.js';
 
 async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parseKubeletFlags>;
@@ -24,9 +25,14 @@ async function main(argv: string[]): Promise<number> {
   });
   const proc = await startKubeletProcess(config, {
     log,
-    beforeStart: () => {
-      // kstream: start the kubelet server and the static pod source here (they get the kubelets,
-      // the admin server and the api client; with --sim-nodes no server is started).
+    beforeStart: async ({ kubelets }) => {
+      // The kubelet server on --port and the static pods; sim nodes share one server, no static pods.
+      if (config.simNodes > 1) return serveSimNodes(kubelets, { port: config.port });
+      const serving: NodeServing[] = [];
+      for (const k of kubelets) {
+        serving.push(await serveNode(k, { port: config.port, staticPodDir: config.staticPodDir }));
+      }
+      return { close: async () => void (await Promise.all(serving.map((s) => s.close()))) };
     },
   });
   const hooks = new ShutdownHooks(log, 10_000);

@@ -1,5 +1,6 @@
 // What this kubelet says about its Node: the object it registers and the status it posts. Pure
 // functions of the config, the runtime's state and the clock, so they are unit-tested directly.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Node, NodeCondition, NodeSystemInfo, ResourceList, Taint } from '@kemu/api';
@@ -223,5 +224,7 @@ export function initialNode(id: NodeIdentity, r: Readiness, images: ImageInfo[],
  */
 export function nodeStatusFingerprint(status: NonNullable<Node['status']>): string {
   const conditions = (status.conditions ?? []).map((c) => ({ ...c, lastHeartbeatTime: undefined }));
-  return JSON.stringify({ ...status, conditions });
+  return createHash('sha1')
+    .update(JSON.stringify({ ...status, conditions }))
+    .digest('base64');
 }

@@ -1,6 +1,7 @@
 // A pod's status from what the kubelet observed (upstream kubelet_pods.go generateAPIPodStatus,
 // getPhase and the status manager's condition rules). Pure: the record, the probe results and the
 // clock in, a PodStatus out, so the conversion is unit-tested without a runtime.
+import { createHash } from 'node:crypto';
 import type { Container, ContainerState, ContainerStatus, Pod, PodCondition, PodPhase, PodStatus } from '@kemu/api';
 import { formatTime, podQOSClass } from '@kemu/api';
 import type { PodRecord, TerminatedInfo } from './pod-record.js';
@@ -99,6 +100,11 @@ function containerStatus(rec: PodRecord, c: Container, probes: ProbeView, defaul
 export function initDone(rec: PodRecord): boolean {
   for (const c of rec.pod.spec.initContainers ?? []) {
     const cur = rec.instances.get(c.name)?.[0];
+    // A sidecar counts once it has been started.
+    if (c.restartPolicy === 'Always') {
+      if (cur?.state === 'running' || (cur === undefined ? rec.attempts.has(c.name) : cur.state === 'exited')) continue;
+      return false;
+    }
     const done =
       (cur?.state === 'exited' && cur.exitCode === 0) ||
       (cur === undefined &&
@@ -187,14 +193,22 @@ export function computePodStatus({ rec, probes, nodeIP, now, current }: StatusIn
   const appStatuses = pod.spec.containers.map((c) =>
     containerStatus(rec, c, probes, initialized ? 'ContainerCreating' : 'PodInitializing'),
   );
-  let phase: PodPhase = rec.terminal?.phase ?? podPhase(pod, initStatuses, appStatuses, initialized);
+  const regularInit = initStatuses.filter(
+    (s) => !(pod.spec.initContainers ?? []).some((c) => c.name === s.name && c.restartPolicy === 'Always'),
+  );
+  let phase: PodPhase = rec.terminal?.phase ?? podPhase(pod, regularInit, appStatuses, initialized);
   // A pod being deleted whose containers are all gone ends in a terminal phase (since v1.27).
   if (!rec.terminal && rec.killed) {
     phase = appStatuses.every((s) => s.state?.terminated?.exitCode === 0) ? 'Succeeded' : 'Failed';
   }
   const prev = current?.conditions ?? rec.status?.conditions;
   const terminal = phase === 'Succeeded' || phase === 'Failed';
-  const unreadyInit = initStatuses.filter((s) => !(s.state?.terminated?.exitCode === 0)).map((s) => s.name);
+  const sidecars = new Set(
+    (pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name),
+  );
+  const unreadyInit = initStatuses
+    .filter((s) => !(s.state?.terminated?.exitCode === 0) && !(sidecars.has(s.name) && s.started))
+    .map((s) => s.name);
   const unready = appStatuses.filter((s) => !s.ready).map((s) => s.name);
   const containersReady = unready.length === 0 && !terminal;
   const gatesOk = (pod.spec.readinessGates ?? []).every(
@@ -257,9 +271,20 @@ export function computePodStatus({ rec, probes, nodeIP, now, current }: StatusIn
   return status;
 }
 
-/** A canonical string of a status, to tell whether a write would change anything. */
+/**
+ * A digest of a status's canonical JSON, to tell whether a write would change anything (a digest,
+ * not the JSON itself: one is kept per pod, and 10,000 sim pods' JSON would cost megabytes).
+ */
 export function statusFingerprint(s: PodStatus | undefined): string {
-  return JSON.stringify(s ?? {}, (_k, v: unknown) =>
+  return digest(canonicalJson(s ?? {}));
+}
+
+export function digest(text: string): string {
+  return createHash('sha1').update(text).digest('base64');
+}
+
+function canonicalJson(s: unknown): string {
+  return JSON.stringify(s, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(
           Object.entries(v as Record<string, unknown>)

@@ -3,7 +3,7 @@
 // (env, volumes), probe-driven kills, graceful termination, and the status it all adds up to.
 // A PodSyncer holds no per-pod state itself: everything lives in the PodRecord, and the kubelet
 // runs at most one sync per pod at a time.
-
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Container, Pod, PodStatus, ResourceList } from '@kemu/api';
@@ -25,6 +25,20 @@ export const LABEL_POD_UID = 'io.kubernetes.pod.uid';
 export const LABEL_POD_NAME = 'io.kubernetes.pod.name';
 export const LABEL_POD_NAMESPACE = 'io.kubernetes.pod.namespace';
 export const LABEL_CONTAINER_NAME = 'io.kubernetes.container.name';
+/** Hash of the container's spec when the instance was created (upstream's `io.kubernetes.container.hash`). */
+export const ANNOTATION_CONTAINER_HASH = 'io.kubernetes.container.hash';
+
+/** What of a container's spec requires a new instance when it changes (in practice: the image). */
+export function containerHash(c: Container): string {
+  const { name, image, command, args, workingDir, ports, env, envFrom, volumeMounts, resources } = c;
+  return createHash('sha1')
+    .update(JSON.stringify([name, image, command, args, workingDir, ports, env, envFrom, volumeMounts, resources]))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** How long a postStart exec/httpGet hook may take. */
+const POST_START_TIMEOUT_MS = 30_000;
 
 /** Container instances kept per container: the current one and the previous (for `logs --previous`). */
 const KEEP_INSTANCES = 2;
@@ -234,8 +248,23 @@ export class PodSyncer {
   private async syncContainers(rec: PodRecord): Promise<number | undefined> {
     const pod = rec.pod;
     const policy = pod.spec.restartPolicy ?? 'Always';
+    let wake: number | undefined;
     for (const c of pod.spec.initContainers ?? []) {
       const cur = rec.instances.get(c.name)?.[0];
+      if (c.restartPolicy === 'Always') {
+        // A sidecar (native sidecar init container): started in order, then kept running beside the
+        // app containers, restarted with back-off whatever the pod's restart policy.
+        if (cur?.state === 'running') {
+          rec.waiting.delete(c.name);
+          this.d.probes.ensure(rec, c, cur);
+          continue;
+        }
+        if (cur?.state === 'created') return undefined;
+        const last = cur ? terminatedInfo(cur) : rec.terminations.get(c.name)?.[0];
+        if (!last) return this.startContainer(rec, c);
+        wake = minWake(wake, await this.restartWithBackoff(rec, c, last));
+        continue;
+      }
       if (cur && cur.state !== 'exited') return undefined; // still initialising
       const last = cur ? terminatedInfo(cur) : rec.terminations.get(c.name)?.[0];
       if (last?.exitCode === 0) continue;
@@ -246,10 +275,19 @@ export class PodSyncer {
       }
       return this.restartWithBackoff(rec, c, last);
     }
-    let wake: number | undefined;
     for (const c of pod.spec.containers) {
       let cur = rec.instances.get(c.name)?.[0];
       if (cur?.state === 'running') {
+        const hash = cur.annotations[ANNOTATION_CONTAINER_HASH];
+        if (hash !== undefined && hash !== containerHash(c)) {
+          // The spec changed (kubectl set image): replace the instance at once, no back-off.
+          this.d.event(pod, 'Normal', 'Killing', `Container ${c.name} definition changed, will be restarted`);
+          this.d.probes.stop(rec, c.name);
+          await this.d.containerRuntime.stopContainer(cur.id, pod.spec.terminationGracePeriodSeconds ?? 30);
+          await this.observe(rec);
+          wake = minWake(wake, await this.startContainer(rec, c));
+          continue;
+        }
         const failed = this.d.probes.failed(rec, c.name);
         if (!failed) {
           rec.waiting.delete(c.name);
@@ -390,6 +428,20 @@ export class PodSyncer {
       return undefined;
     }
     this.d.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
+    const postStart = c.lifecycle?.postStart;
+    if (postStart) {
+      // Like upstream the hook runs before the pod worker moves on; a failure kills the container
+      // and the restart policy takes over.
+      const r = postStart.sleep
+        ? await new Promise<{ ok: boolean; output: string }>((res) =>
+            this.d.runtime.setTimeout(() => res({ ok: true, output: '' }), (postStart.sleep?.seconds ?? 0) * 1000),
+          )
+        : await runHandler(postStart, c, this.d.probes.target(rec, id), POST_START_TIMEOUT_MS);
+      if (!r.ok) {
+        this.d.event(pod, 'Warning', 'FailedPostStartHook', `PostStartHook failed: ${r.output}`);
+        await rt.stopContainer(id, pod.spec.terminationGracePeriodSeconds ?? 30).catch(() => undefined);
+      }
+    }
     return undefined;
   }
 
@@ -429,6 +481,7 @@ export class PodSyncer {
         [LABEL_POD_NAMESPACE]: pod.metadata.namespace ?? 'default',
         [LABEL_CONTAINER_NAME]: c.name,
       },
+      annotations: { [ANNOTATION_CONTAINER_HASH]: containerHash(c) },
     };
     const command = expandCommand(c.command, envs);
     const args = expandCommand(c.args, envs);

@@ -13,6 +13,9 @@ import { Kubelet } from './kubelet.js';
 import { PodInformerHub } from './pod-informer.js';
 import { createContainerRuntime } from './runtime/factory.js';
 import type { ContainerRuntime } from './runtime/types.js';
+import { Semaphore } from './semaphore.js';
+
+export const SIM_START_DELAY_MS = 10;
 
 /** Sim node i's pod range: disjoint /24s in 127.64.0.0/10, so pod IPs are unique across sim nodes. */
 export function simPodCidr(i: number): string {
@@ -23,7 +26,8 @@ export function simPodCidr(i: number): string {
 export function nodeConfigs(config: KubeletConfig): KubeletConfig[] {
   if (config.simNodes <= 1) return [config];
   const out: KubeletConfig[] = [];
-  for (let i = 0; i < config.simNodes; i++) {
+  // 1-based, so `--sim-node-prefix worker-` gives worker-1 … worker-N like a real topology.
+  for (let i = 1; i <= config.simNodes; i++) {
     const nodeName = `${config.simNodePrefix}${i}`;
     out.push({ ...config, nodeName, rootDir: path.join(config.rootDir, nodeName), podCidr: simPodCidr(i) });
   }
@@ -74,6 +78,9 @@ export async function startKubeletProcess(config: KubeletConfig, o: StartOptions
     metrics: admin.metrics,
   }).start();
   const api = new WireApiClient({ wire: connection });
+  // Lease renewals give up after one lease duration (then retry at once) instead of the wire's 30 s.
+  const leaseApi = new WireApiClient({ wire: connection, timeoutMs: config.profile.nodeLeaseDurationSeconds * 1000 });
+  const statusLimiter = sim ? new Semaphore(64) : undefined;
   const podHub = new PodInformerHub({
     api,
     runtime: clock,
@@ -91,6 +98,7 @@ export async function startKubeletProcess(config: KubeletConfig, o: StartOptions
   const kubelets: Kubelet[] = [];
   const runtimes: ContainerRuntime[] = [];
   for (const nc of nodeConfigs(config)) {
+    // main's logger names the one node; sim nodes get a child each.
     const nodeLog = sim ? log.child({ node: nc.nodeName }) : log;
     const containerRuntime = createContainerRuntime({
       kind: nc.runtimeKind,
@@ -100,6 +108,9 @@ export async function startKubeletProcess(config: KubeletConfig, o: StartOptions
       podCidr: nc.podCidr,
       hostIP: nc.nodeIP,
       random: random.fork(),
+      // A simulated container is running 10 ms after start (SimRuntime's own default is 100 ms), so
+      // sim pod start-up latency is the control plane's, not an invented delay.
+      ...(nc.runtimeKind === 'sim' ? { startDelayMs: SIM_START_DELAY_MS } : {}),
     });
     runtimes.push(containerRuntime);
     const profile = nc.profile;
@@ -107,6 +118,7 @@ export async function startKubeletProcess(config: KubeletConfig, o: StartOptions
       new Kubelet({
         config: nc,
         api,
+        leaseApi,
         podHub,
         services,
         containerRuntime,
@@ -120,6 +132,7 @@ export async function startKubeletProcess(config: KubeletConfig, o: StartOptions
               nodeStatusReportFrequencyMs: profile.nodeStatusUpdateFrequencyMs * 10,
               resyncPeriodMs: profile.kubeletSyncFrequencyMs * 6,
               statusConcurrency: 2,
+              ...(statusLimiter ? { statusLimiter } : {}),
             }
           : {}),
       }),
@@ -129,6 +142,9 @@ export async function startKubeletProcess(config: KubeletConfig, o: StartOptions
   admin.addReadinessCheck(() => connection.isConnected || 'not connected to any apiserver');
   const extension = (await o.beforeStart?.({ kubelets, runtimes, admin, connection, api, podHub })) ?? undefined;
   const addr = await admin.listen(config.adminPort);
+  // Give the first connection a moment so informers and heartbeats do not start with a burst of
+  // "not connected" failures; an apiserver that is down is retried forever either way.
+  await connection.whenAnyConnected(5000);
   podHub.start();
   services.start();
   for (const k of kubelets) k.start();

@@ -6,6 +6,7 @@ import type { Pod, PodStatus } from '@kemu/api';
 import { isConflict, isNotFound, type ResourceClient } from '@kemu/client';
 import type { Logger, Runtime } from '@kemu/runtime';
 import { statusFingerprint } from './pod-status.js';
+import type { Semaphore } from './semaphore.js';
 
 interface Pending {
   pod: Pod;
@@ -20,6 +21,8 @@ export interface StatusManagerOptions {
   log: Logger;
   /** Writes in flight at once (default 8). */
   concurrency?: number;
+  /** Shared across the nodes of a process: bounds status writes in flight process-wide. */
+  limiter?: Semaphore;
   /** Latest cached copy of a pod (the informer), to compare against and to update from. */
   cached: (namespace: string, name: string) => Pod | undefined;
 }
@@ -115,7 +118,10 @@ export class PodStatusManager {
     for (let attempt = 0; attempt < 5 && !this.closed; attempt++) {
       if (this.upToDate(uid, pod, p.fp)) return;
       try {
-        const updated = await this.o.pods.updateStatus({ ...pod, status: p.status });
+        const body = { ...pod, status: p.status };
+        const updated = this.o.limiter
+          ? await this.o.limiter.run(() => this.o.pods.updateStatus(body))
+          : await this.o.pods.updateStatus(body);
         this.writes++;
         this.lastWritten.set(uid, { fp: p.fp, rv: Number(updated.metadata.resourceVersion ?? 0) });
         return;

@@ -16,6 +16,7 @@ function simNodes(argv: string[]): number {
 
 export const SMALL_KUBELET_V8_FLAGS = ['--no-opt', '--max-lazy', '--optimize-for-size'] as const;
 
-if (!(simNodes(process.argv.slice(2)) > 1) && process.env.KEMU_KUBELET_DEFAULT_V8 !== '1') {
-  for (const flag of SMALL_KUBELET_V8_FLAGS) v8.setFlagsFromString(flag);
+if (process.env.KEMU_KUBELET_DEFAULT_V8 !== '1') {
+  if (!(simNodes(process.argv.slice(2)) > 1)) for (const flag of SMALL_KUBELET_V8_FLAGS) v8.setFlagsFromString(flag);
+  else if (process.env.KEMU_X_SIM_SMALL === '1') v8.setFlagsFromString('--optimize-for-size');
 }

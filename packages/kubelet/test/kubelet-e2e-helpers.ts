@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Node, Pod } from '@kemu/api';
-import { COMPONENT_MAINS, type TestCluster } from '@kemu/testkit';
+import { type ChildProc, COMPONENT_MAINS, type TestCluster } from '@kemu/testkit';
 
 export async function waitUntil<T>(
   what: string,
@@ -48,9 +48,9 @@ export async function startKubelet(
   name: string,
   adminPort: number,
   extra: string[] = [],
-): Promise<KubeletProc> {
-  const rootDir = tmpDir(`kemu-kubelet-${name}-`);
-  c.startComponent(`kubelet-${name}`, COMPONENT_MAINS.kubelet, [
+  rootDir = tmpDir(`kemu-kubelet-${name}-`),
+): Promise<KubeletProc & { proc: ChildProc }> {
+  const proc = c.startComponent(`kubelet-${name}`, COMPONENT_MAINS.kubelet, [
     '--apiserver',
     c.wireUrl,
     '--node-name',
@@ -63,7 +63,7 @@ export async function startKubelet(
     'fast',
     ...extra,
   ]);
-  return { adminUrl: `http://127.0.0.1:${adminPort}`, rootDir, name };
+  return { adminUrl: `http://127.0.0.1:${adminPort}`, rootDir, name, proc };
 }
 
 export function podManifest(
@@ -107,6 +107,21 @@ export function processesOfPod(uid: string): number[] {
     try {
       const env = fs.readFileSync(`/proc/${e}/environ`, 'utf8');
       if (env.includes(`KEMU_POD_UID=${uid}\0`)) out.push(Number(e));
+    } catch {
+      // gone or not ours
+    }
+  }
+  return out;
+}
+
+/** Pids of live processes started for one container instance (KEMU_CONTAINER_ID in their environment). */
+export function processesOfContainer(containerId: string): number[] {
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${e}/environ`, 'utf8').includes(`KEMU_CONTAINER_ID=${containerId}\0`))
+        out.push(Number(e));
     } catch {
       // gone or not ours
     }

@@ -49,7 +49,7 @@ test(`--runtime sim --sim-nodes ${N}: every node registers and is Ready`, async 
     { timeoutMs: 30_000, dump },
   );
   const names = ready.map((n) => n.metadata.name).sort();
-  assert.deepEqual(names, Array.from({ length: N }, (_, i) => `sim-${i}`).sort());
+  assert.deepEqual(names, Array.from({ length: N }, (_, i) => `sim-${i + 1}`).sort());
   assert.equal(ready[0]?.status?.nodeInfo?.containerRuntimeVersion, 'kemu-sim://0.1.0');
 });
 
@@ -60,7 +60,7 @@ test('pods bound to sim nodes run, with unique pod IPs', async () => {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: `sp-${i}`, namespace: 'default' },
-      spec: { nodeName: `sim-${i % N}`, containers: [{ name: 'c', image: 'nginx' }] },
+      spec: { nodeName: `sim-${(i % N) + 1}`, containers: [{ name: 'c', image: 'nginx' }] },
     });
   }
   await c.k(['apply', '--validate=false', '-f', '-'], {

@@ -301,3 +301,150 @@ test('graceful deletion: containers stopped, final status, pod deleted with grac
   assert.ok(h.events('p1').some((e) => e.reason === 'Killing' && e.message === 'Stopping container web'));
   assert.equal(h.kubelet.findPod('default', 'p1'), null);
 });
+
+test('activeDeadlineSeconds: the pod is killed and Failed with DeadlineExceeded', async (t) => {
+  const h = await startHarness();
+  t.after(() => h.stop());
+  await h.createPod({ spec: { activeDeadlineSeconds: 3, containers: [{ name: 'web', image: 'nginx' }] } });
+  await h.step(1000);
+  assert.equal(h.pod('p1')?.status?.phase, 'Running');
+  await h.step(2500);
+  const pod = h.pod('p1');
+  assert.equal(pod?.status?.phase, 'Failed');
+  assert.equal(pod?.status?.reason, 'DeadlineExceeded');
+  assert.equal(pod?.status?.message, 'Pod was active on the node longer than the specified deadline');
+  assert.ok(pod?.status?.containerStatuses?.[0]?.state?.terminated);
+  await h.step(3000);
+  assert.equal(h.pod('p1')?.status?.phase, 'Failed', 'terminal: nothing restarts');
+});
+
+test('a failing postStart hook kills the container and the restart policy applies', async (t) => {
+  const h = await startHarness();
+  t.after(() => h.stop());
+  await h.createPod({
+    spec: {
+      containers: [
+        { name: 'c', image: 'nginx', lifecycle: { postStart: { exec: { command: ['sh', '-c', 'exit 1'] } } } },
+      ],
+    },
+  });
+  await h.step(2500);
+  assert.ok(h.events('p1').some((e) => e.reason === 'FailedPostStartHook'));
+  assert.ok((h.pod('p1')?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 'killed and restarted');
+});
+
+test('runtime stop and start: pods get a new sandbox and their containers come back', async (t) => {
+  const h = await startHarness();
+  t.after(() => h.stop());
+  await h.createPod({ spec: { containers: [{ name: 'web', image: 'nginx' }] } });
+  await h.step(500);
+  const before = h.pod('p1')?.status?.containerStatuses?.[0];
+  await h.kubelet.stopRuntime();
+  await h.step(2000);
+  await h.kubelet.startRuntime();
+  await h.step(1000);
+  const after = h.pod('p1')?.status?.containerStatuses?.[0];
+  assert.ok(after?.state?.running, 'running again');
+  assert.equal(after?.restartCount, (before?.restartCount ?? 0) + 1);
+  assert.notEqual(after?.containerID, before?.containerID);
+  assert.equal(after?.lastState?.terminated?.exitCode, 137, 'the killed instance shows as lastState');
+  assert.ok(h.events('p1').some((e) => e.reason === 'SandboxChanged'));
+});
+
+test('pod sources: source pods run, status goes to the source, external pods are skipped, removal stops', async (t) => {
+  const h = await startHarness();
+  t.after(() => h.stop());
+  const statuses: string[] = [];
+  let push: ((pods: import('../src/pod-source.js').SourcedPod[]) => void) | undefined;
+  h.kubelet.addPodSource({
+    name: 'file',
+    start: (update) => {
+      push = update;
+    },
+    stop: () => {},
+    onStatus: (_pod, status) => statuses.push(status.phase ?? ''),
+  });
+  const mk = (name: string, uid: string): Pod => ({
+    metadata: { name, namespace: 'kube-system', uid },
+    spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'nginx' }] },
+  });
+  push?.([{ pod: mk('etcd-n1', 's-1') }, { pod: mk('kube-apiserver-n1', 's-2'), external: true }]);
+  await h.step(500);
+  assert.ok(statuses.includes('Running'));
+  assert.ok(h.kubelet.findContainer('kube-system', 'etcd-n1', 'c')?.running);
+  assert.equal(h.kubelet.findContainer('kube-system', 'kube-apiserver-n1', 'c')?.containerId ?? null, null);
+  assert.equal(h.api.objects('pods').length, 0, 'the kubelet writes nothing to the API for source pods');
+  assert.equal((await h.rt.listPodSandboxes()).length, 1, 'external pods are not run');
+  push?.([]);
+  await h.step(500);
+  assert.equal((await h.rt.listPodSandboxes()).length, 0, 'removed from the source: stopped and removed');
+  assert.equal(h.kubelet.findPod('kube-system', 'etcd-n1'), null);
+});
+
+test('a changed container image replaces the running instance (no back-off)', async (t) => {
+  const h = await startHarness();
+  t.after(() => h.stop());
+  await h.createPod({ spec: { containers: [{ name: 'web', image: 'nginx:1.25' }] } });
+  await h.step(500);
+  const before = h.pod('p1');
+  assert.ok(before?.status?.containerStatuses?.[0]?.state?.running);
+  const pods = h.api.resource<Pod>('pods');
+  assert.ok(before);
+  await pods.update({ ...before, spec: { ...before.spec, containers: [{ name: 'web', image: 'nginx:1.27' }] } });
+  await h.step(500);
+  const cs = h.pod('p1')?.status?.containerStatuses?.[0];
+  assert.ok(cs?.state?.running);
+  assert.equal(cs?.image, 'nginx:1.27');
+  assert.equal(cs?.imageID, 'docker.io/library/nginx:1.27');
+  assert.equal(cs?.restartCount, 1);
+  assert.ok(
+    h
+      .events('p1')
+      .some((e) => e.reason === 'Killing' && e.message === 'Container web definition changed, will be restarted'),
+  );
+});
+
+test('a status changed by someone else is written back promptly (not only at the next resync)', async (t) => {
+  const h = await startHarness();
+  t.after(() => h.stop());
+  await h.createPod({ spec: { containers: [{ name: 'web', image: 'nginx' }] } });
+  await h.step(500);
+  const pod = h.pod('p1');
+  assert.ok(pod?.status);
+  // What the node lifecycle controller does to the pods of a node it considers lost.
+  const conditions = (pod.status.conditions ?? []).map((c) =>
+    c.type === 'Ready' ? { ...c, status: 'False' as const, reason: 'NodeNotReady' } : c,
+  );
+  await h.api.resource<Pod>('pods').updateStatus({ ...pod, status: { ...pod.status, conditions } });
+  await h.step(300);
+  assert.equal(h.pod('p1')?.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+  const writes = h.api.calls.filter((c) => c.resource === 'pods' && c.verb === 'updateStatus').length;
+  await h.step(5000, 500);
+  assert.equal(
+    h.api.calls.filter((c) => c.resource === 'pods' && c.verb === 'updateStatus').length,
+    writes,
+    'no write loop',
+  );
+});
+
+test('native sidecars (init containers with restartPolicy Always) run beside the app; the pod completes without them', async (t) => {
+  const h = await startHarness();
+  t.after(() => h.stop());
+  await h.createPod({
+    spec: {
+      restartPolicy: 'Never',
+      initContainers: [{ name: 'proxy', image: 'nginx', restartPolicy: 'Always' }],
+      containers: [{ name: 'job', image: 'busybox', command: ['sh', '-c', 'sleep 2'] }],
+    },
+  });
+  await h.step(1500);
+  let pod = h.pod('p1');
+  assert.equal(pod?.status?.phase, 'Running');
+  assert.ok(pod?.status?.initContainerStatuses?.[0]?.state?.running, 'sidecar running');
+  assert.ok(pod?.status?.containerStatuses?.[0]?.state?.running, 'app running beside it');
+  assert.equal(pod?.status?.conditions?.find((c) => c.type === 'Initialized')?.status, 'True');
+  await h.step(3000);
+  pod = h.pod('p1');
+  assert.equal(pod?.status?.phase, 'Succeeded');
+  assert.ok(pod?.status?.initContainerStatuses?.[0]?.state?.terminated, 'sidecar stopped once the app completed');
+});

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Lease } from '@kemu/api';
-import { freePort, TestCluster } from '@kemu/testkit';
+import { type ChildProc, freePort, TestCluster } from '@kemu/testkit';
 import {
   getNode,
   getPod,
@@ -9,19 +11,22 @@ import {
   nodeReady,
   podCondition,
   podManifest,
+  processesOfContainer,
   processesOfPod,
   startKubelet,
   testPodCidr,
+  tmpDir,
   waitUntil,
 } from './kubelet-e2e-helpers.js';
 
 let c: TestCluster;
-let kl: KubeletProc;
+let kl: KubeletProc & { proc: ChildProc };
+let klArgs: string[];
 const NODE = 'worker-e2e';
 
 before(async () => {
   c = await TestCluster.start({ etcd: 1, apiserverArgs: [] });
-  kl = await startKubelet(c, NODE, await freePort(), [
+  klArgs = [
     '--pod-cidr',
     testPodCidr(),
     '--node-labels',
@@ -30,7 +35,8 @@ before(async () => {
     'dedicated=e2e:PreferNoSchedule',
     '--port',
     '10299',
-  ]);
+  ];
+  kl = await startKubelet(c, NODE, await freePort(), klArgs);
 });
 
 after(async () => {
@@ -125,6 +131,10 @@ test('nginx pod: Running with a pod IP that answers HTTP; events from the kubele
     { timeoutMs: 10_000, dump },
   );
   assert.match(body, /Welcome to nginx/);
+  // Status is written only on change: a settled pod's resourceVersion stays put (relists, resyncs).
+  const rv = (await getPod(c, 'web'))?.metadata.resourceVersion;
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal((await getPod(c, 'web'))?.metadata.resourceVersion, rv, 'no status rewrite of a settled pod');
   const events = await waitUntil(
     'kubelet events',
     async () => {
@@ -149,12 +159,20 @@ test('nginx pod: Running with a pod IP that answers HTTP; events from the kubele
   assert.deepEqual(by('Started')?.source, { component: 'kubelet', host: NODE });
 });
 
-test('deleting a pod stops its processes within the grace period and leaves no orphan', async () => {
+test('deleting a pod runs preStop, stops its processes within the grace period and leaves no orphan', async () => {
+  const hookDir = tmpDir('kemu-prestop-');
   await c.k(['apply', '-f', '-'], {
     input: podManifest('sleeper', NODE, {
       terminationGracePeriodSeconds: 3,
+      volumes: [{ name: 'hook', hostPath: { path: hookDir, type: 'DirectoryOrCreate' } }],
       containers: [
-        { name: 'main', image: 'busybox', command: ['sh', '-c', 'trap "" TERM; sleep 1000 & sleep 1000; wait'] },
+        {
+          name: 'main',
+          image: 'busybox',
+          command: ['sh', '-c', 'trap "" TERM; sleep 1000 & sleep 1000; wait'],
+          volumeMounts: [{ name: 'hook', mountPath: '/hook' }],
+          lifecycle: { preStop: { exec: { command: ['sh', '-c', 'echo bye > /hook/prestop'] } } },
+        },
       ],
     }),
   });
@@ -177,6 +195,7 @@ test('deleting a pod stops its processes within the grace period and leaves no o
   const took = Date.now() - t0;
   assert.ok(took < 3000 + 4000, `pod deletion took ${took} ms`);
   assert.deepEqual(processesOfPod(uid), [], 'no process of the deleted pod remains');
+  assert.equal(fs.readFileSync(path.join(hookDir, 'prestop'), 'utf8'), 'bye\n', 'the preStop hook ran');
 });
 
 async function eventsOf(pod: string): Promise<{ reason: string; message: string; type: string; count?: number }[]> {
@@ -425,4 +444,36 @@ test('heartbeats freeze stops Lease renewals; resume restarts them', async () =>
 test('a deleted Node is registered again', async () => {
   await c.k(['delete', 'node', NODE, '--wait=false']);
   await waitUntil('node back', async () => nodeReady(await getNode(c, NODE)) === 'True', { timeoutMs: 15_000, dump });
+});
+
+test('kubelet killed and restarted: its old containers are reaped, pods run again, restart counts continue', async () => {
+  const before = await getPod(c, 'web');
+  const cs = before?.status?.containerStatuses?.[0];
+  const oldId = (cs?.containerID ?? '').replace(/^kemu:\/\//, '');
+  assert.ok(oldId && cs?.state?.running, 'web is running');
+  assert.ok(processesOfContainer(oldId).length > 0, 'its process is alive');
+  await kl.proc.kill9();
+  // Like containers under a dead kubelet, the process keeps running until the kubelet is back.
+  assert.ok(processesOfContainer(oldId).length > 0, 'container survives the kubelet being killed');
+  const adminPort = Number(new URL(kl.adminUrl).port);
+  kl = await startKubelet(c, NODE, adminPort, klArgs, kl.rootDir);
+  const pod = await waitUntil(
+    'web running in a new container',
+    async () => {
+      const p = await getPod(c, 'web');
+      const s = p?.status?.containerStatuses?.[0];
+      return s?.state?.running && s.containerID !== cs?.containerID ? p : undefined;
+    },
+    { timeoutMs: 20_000, dump },
+  );
+  assert.deepEqual(processesOfContainer(oldId), [], 'the old container was reaped');
+  assert.equal(pod.status?.containerStatuses?.[0]?.restartCount, (cs?.restartCount ?? 0) + 1);
+  await waitUntil(
+    'nginx answers after the kubelet restart',
+    async () => (await fetch(`http://${pod.status?.podIP}:80/`)).status === 200,
+    {
+      timeoutMs: 10_000,
+      dump,
+    },
+  );
 });

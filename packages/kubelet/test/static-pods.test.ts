@@ -7,6 +7,9 @@ import { test } from 'node:test';
 import type { Container, Node, Pod } from '@kemu/api';
 import { FakeApi } from '@kemu/client';
 import { ManualRuntime, silentLogger } from '@kemu/runtime';
+import { containerIdForLogs } from '../src/server/container-logs.js';
+import { LOG_FILE_ANNOTATION } from '../src/server/file-logs.js';
+import { nodePodHost } from '../src/server/serve-node.js';
 import { externalPodStatus, observeProcess, probeReadiness } from '../src/static-pods/external.js';
 import {
   CONFIG_HASH_ANNOTATION,
@@ -21,6 +24,7 @@ import {
 import { MirrorPodManager } from '../src/static-pods/mirror.js';
 import { StaticPodSource } from '../src/static-pods/source.js';
 import { StaticPods } from '../src/static-pods/static-pods.js';
+import { FakePodHost } from './fixtures/fake-pod-host.js';
 import { tempDir } from './runtime-helpers.js';
 
 const T0 = 1_700_000_000_000;
@@ -482,3 +486,42 @@ async function freePortLocal(): Promise<number> {
   await new Promise((r) => srv.close(r));
   return port;
 }
+
+test('nodePodHost: external pods come from the static pods (logs from their log file, or why not)', async (t) => {
+  const { clock, pods, nodes } = await fakeCluster();
+  const dir = tempDir(t);
+  const manifest = (name: string, annotations: string) =>
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: kube-system, annotations: {${annotations}}}\nspec: {containers: [{name: c, image: x}]}\n`;
+  fs.writeFileSync(path.join(dir, 'a.yaml'), manifest('a', `${PID_FILE_ANNOTATION}: /run/a.pid`));
+  fs.writeFileSync(
+    path.join(dir, 'b.yaml'),
+    manifest('b', `${PID_FILE_ANNOTATION}: /run/b.pid, ${LOG_FILE_ANNOTATION}: /var/log/b.log`),
+  );
+  const sp = new StaticPods({
+    dir,
+    nodeName: 'cp',
+    nodeIP: '127.0.0.1',
+    pods,
+    nodes,
+    runtime: clock,
+    log: silentLogger(),
+    observe: () => ({ alive: true, pid: 5, argv: ['x'], startedAt: T0 }),
+  });
+  await sp.syncNow();
+  const core = new FakePodHost();
+  const host = nodePodHost(core, sp);
+  assert.deepEqual(
+    host.managedPods().map((p) => p.metadata.name),
+    ['a-cp', 'b-cp'],
+  );
+  assert.equal(host.findPod('kube-system', 'a-cp')?.podIP, '127.0.0.1');
+  const a = host.findContainer('kube-system', 'a-cp', 'c');
+  assert.ok(a);
+  assert.throws(
+    () => containerIdForLogs(a, 'c', false),
+    /is a process the kemu supervisor runs, and its manifest names no log file/,
+  );
+  assert.equal(host.findContainer('kube-system', 'b-cp', 'c')?.logFile, '/var/log/b.log');
+  assert.equal(host.findContainer('kube-system', 'b-cp', 'nope'), null);
+  assert.equal(host.findPod('default', 'other'), null);
+});

@@ -1,5 +1,6 @@
 // The cluster DNS as a process: flags per the component contract, Services and EndpointSlices
 // through informers, a UDP+TCP DNS server on --listen, optional self-publication as kube-dns.
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { SharedInformerFactory } from '@kemu/client';
 import { createLogger, ShutdownHooks, systemRandom, systemRuntime } from '@kemu/runtime';
@@ -13,11 +14,23 @@ import { readyWhenSynced, startComponentKit } from './process-kit.js';
 import { ServiceCatalog } from './service-catalog.js';
 
 export const DNS_USAGE = `usage: cluster-dns --apiserver ws://127.0.0.1:PORT[,ws://…] --listen IP:PORT
-       [--admin-port N] [--domain cluster.local] [--cluster-ip IP] [--name cluster-dns] [--ttl 30]
+       [--admin-port N] [--domain cluster.local] [--cluster-ip IP] [--advertise-address IP]
+       [--name cluster-dns] [--ttl 30]
 
 Answers <svc>.<ns>.svc.<domain> (A, SRV), headless endpoint and StatefulSet pod names, and
 <a-b-c-d>.<ns>.pod.<domain> over UDP and TCP on --listen. Names outside the domain are REFUSED.
-With --cluster-ip it keeps a kube-system/kube-dns Service with that ClusterIP (port 53) pointing here.`;
+With --cluster-ip it keeps a kube-system/kube-dns Service with that ClusterIP (port 53) pointing here
+(at --advertise-address; default: the --listen address, or this host's first non-loopback IPv4 when
+listening on 0.0.0.0, as in compose where kube-proxies reach it from other containers).`;
+
+/** Where other hosts/containers reach a DNS listening on `host`. */
+export function advertisedAddress(host: string): string {
+  if (host !== '0.0.0.0') return host;
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
 
 interface DnsFlags {
   urls: string[];
@@ -26,6 +39,7 @@ interface DnsFlags {
   adminPort: number;
   domain: string;
   clusterIp: string | undefined;
+  advertiseAddress: string | undefined;
   name: string;
   ttl: number;
 }
@@ -39,6 +53,7 @@ function parseDnsFlags(argv: string[]): DnsFlags | 'help' {
       'admin-port': { type: 'string' },
       domain: { type: 'string' },
       'cluster-ip': { type: 'string' },
+      'advertise-address': { type: 'string' },
       name: { type: 'string' },
       ttl: { type: 'string' },
       profile: { type: 'string' },
@@ -69,6 +84,8 @@ function parseDnsFlags(argv: string[]): DnsFlags | 'help' {
     adminPort: portFlag('admin-port', values['admin-port'], 0),
     domain,
     clusterIp: values['cluster-ip'] === undefined ? undefined : ipFlag('cluster-ip', values['cluster-ip']),
+    advertiseAddress:
+      values['advertise-address'] === undefined ? undefined : ipFlag('advertise-address', values['advertise-address']),
     name,
     ttl,
   };
@@ -143,7 +160,7 @@ export async function dnsMain(argv: string[]): Promise<number> {
     const registration = new DnsRegistration({
       api: kit.api,
       clusterIp: flags.clusterIp,
-      endpoint: { ip: bound.host === '0.0.0.0' ? '127.0.0.1' : bound.host, port: bound.port },
+      endpoint: { ip: flags.advertiseAddress ?? advertisedAddress(bound.host), port: bound.port },
       name: flags.name,
       runtime,
       log,

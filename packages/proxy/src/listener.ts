@@ -40,6 +40,8 @@ export abstract class ServiceListener {
   state: ListenerState = 'binding';
   /** Why the last bind failed (`EADDRINUSE`, …), for the admin view. */
   lastBindError: string | undefined;
+  /** Bind attempts so far (a standby keeps counting). */
+  bindAttempts = 0;
   readonly picker: EndpointPicker;
   protected readonly log: Logger;
   private retryTimer: TimerHandle | null = null;
@@ -93,6 +95,7 @@ export abstract class ServiceListener {
   private async attempt(): Promise<void> {
     this.retryTimer = null;
     if (this.state === 'closed') return;
+    this.bindAttempts++;
     try {
       await this.bind();
     } catch (err) {
@@ -294,7 +297,12 @@ export class UdpServiceListener extends ServiceListener {
   protected bind(): Promise<void> {
     return new Promise((resolve, reject) => {
       const socket = dgram.createSocket({ type: 'udp4', reuseAddr: false });
-      socket.once('error', reject);
+      socket.once('error', (err) => {
+        // A dgram socket keeps its descriptor after a failed bind; a standby retrying every half
+        // second would otherwise leak one per attempt.
+        socket.close();
+        reject(err);
+      });
       socket.bind({ address: this.spec.ip, port: this.spec.port, exclusive: true }, () => {
         socket.off('error', reject);
         socket.on('error', (err) => this.lost(err));

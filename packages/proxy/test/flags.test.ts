@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { advertisedAddress } from '../src/dns-cli.js';
 import { ProxyFlagError } from '../src/errors.js';
 import { apiserverUrls, ipFlag, portFlag } from '../src/flags.js';
+import { parseIPv4 } from '../src/ipv4.js';
 import { proxyTimings } from '../src/timings.js';
 
 describe('flags', () => {
@@ -26,5 +28,12 @@ describe('flags', () => {
       () => proxyTimings('slow'),
       (e: unknown) => e instanceof ProxyFlagError && e.code === 'PROXY_BAD_FLAG',
     );
+  });
+
+  it('advertises the DNS at its listen address, or at a reachable address when listening on 0.0.0.0', () => {
+    assert.equal(advertisedAddress('127.0.0.1'), '127.0.0.1');
+    const a = advertisedAddress('0.0.0.0');
+    assert.notEqual(a, '0.0.0.0');
+    assert.ok(parseIPv4(a) !== undefined, a);
   });
 });

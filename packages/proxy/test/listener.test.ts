@@ -2,6 +2,7 @@
 // retry, established connections surviving updates, UDP sessions.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import fs from 'node:fs';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { silentLogger, systemRuntime } from '@kemu/runtime';
@@ -120,5 +121,27 @@ describe('service listeners', () => {
     await waitFor('two replies', () => replies.length === 2, { timeoutMs: 5000 });
     assert.deepEqual(replies.sort(), ['echo:a', 'echo:b']);
     assert.equal(l.activeConnections, 1);
+  });
+
+  it('a standby retrying to bind does not leak descriptors (UDP sockets keep theirs after a failed bind)', async () => {
+    const port = await freePort();
+    const holder = dgram.createSocket('udp4');
+    await new Promise<void>((r) => holder.bind(port, '127.1.201.104', () => r()));
+    cleanup.push(() => holder.close());
+    const tcpHolder = net.createServer();
+    await new Promise<void>((r) => tcpHolder.listen(port, '127.1.201.104', () => r()));
+    cleanup.push(() => new Promise((r) => tcpHolder.close(r)));
+    const fast = { ...deps, bindRetryMs: 2 };
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const udp = track(createListener(spec('127.1.201.104', port, ['127.1.201.6:1'], 'UDP'), fast));
+    const tcp = track(createListener(spec('127.1.201.104', port, ['127.1.201.6:1']), fast));
+    udp.start();
+    tcp.start();
+    await waitFor('100 attempts each', () => udp.bindAttempts >= 100 && tcp.bindAttempts >= 100, { timeoutMs: 10000 });
+    assert.equal(udp.state, 'standby');
+    assert.ok(fds() - before < 10, `descriptors grew from ${before} to ${fds()}`);
+    udp.close();
+    tcp.close();
   });
 });

@@ -192,6 +192,7 @@ export async function schedulerMain(argv: string[]): Promise<number> {
     void elector.run().catch((err: unknown) => log.error({ err }, 'leader election ended with an error'));
     hooks.add(async () => {
       shuttingDown = true;
+      await scheduler.halt(); // bindings in flight land before a successor may start
       await elector.stop();
     });
   } else {

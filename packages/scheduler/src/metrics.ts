@@ -15,7 +15,11 @@ export class SchedulerMetrics {
   readonly cacheSize: Gauge<'type'>;
   readonly droppedEvents: Counter;
 
-  constructor(registry: Registry, pending: () => { active: number; backoff: number; unschedulable: number }) {
+  constructor(
+    registry: Registry,
+    pending: () => { active: number; backoff: number; unschedulable: number },
+    sizes: () => { nodes: number; pods: number; assumed: number },
+  ) {
     const registers = [registry];
     this.attempts = new Counter({
       name: 'scheduler_schedule_attempts_total',
@@ -60,6 +64,12 @@ export class SchedulerMetrics {
       help: 'Number of nodes, pods and assumed pods in the scheduler cache.',
       labelNames: ['type'],
       registers,
+      collect() {
+        const n = sizes();
+        this.set({ type: 'nodes' }, n.nodes);
+        this.set({ type: 'pods' }, n.pods);
+        this.set({ type: 'assumed_pods' }, n.assumed);
+      },
     });
     this.droppedEvents = new Counter({
       name: 'scheduler_events_dropped_total',

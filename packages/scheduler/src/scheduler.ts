@@ -49,8 +49,14 @@ export interface SchedulerOptions {
   instance?: string;
   /** Upstream's percentageOfNodesToScore; 0 (default) is its adaptive share. */
   percentageOfNodesToScore?: number;
-  /** Bindings in flight at once; the loop waits for a free slot beyond that (default 256). */
+  /**
+   * Bindings in flight at once; the loop waits for a free slot beyond that (default 64). Enough to
+   * keep the apiserver busy, few enough that the leader's lease renewal does not queue behind
+   * thousands of writes (kemu's apiserver has no priority and fairness to put it first).
+   */
   maxInFlightBindings?: number;
+  /** Event writes in flight at once (default 8); the rest wait in order. */
+  maxInFlightEvents?: number;
   /** Events waiting to be written beyond which new ones are dropped and counted (default 1000, as client-go's broadcaster queue). */
   maxQueuedEvents?: number;
   /** Pods scheduled per turn of the event loop before yielding to I/O (default 32). */
@@ -93,21 +99,27 @@ export class Scheduler {
   private readonly schedulerName: string;
   private readonly maxInFlightBindings: number;
   private readonly maxQueuedEvents: number;
+  private readonly maxInFlightEvents: number;
+  private readonly eventBacklog: (() => Promise<void>)[] = [];
+  private eventsInFlight = 0;
   private readonly batchSize: number;
   private nextStartNodeIndex = 0;
   private inFlightBindings = 0;
   private queuedEvents = 0;
   private readonly pendingWrites = new Set<Promise<void>>();
+  private readonly bindings = new Set<Promise<void>>();
   /** When each pending pod first entered the queue (performance.now(), for the SLI histogram). */
   private readonly firstQueued = new Map<string, number>();
   private wake: (() => void) | null = null;
   private started = false;
+  private halted = false;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.log = opts.log ?? silentLogger();
     this.schedulerName = opts.schedulerName ?? DEFAULT_SCHEDULER_NAME;
-    this.maxInFlightBindings = opts.maxInFlightBindings ?? 256;
+    this.maxInFlightBindings = opts.maxInFlightBindings ?? 64;
     this.maxQueuedEvents = opts.maxQueuedEvents ?? 1000;
+    this.maxInFlightEvents = opts.maxInFlightEvents ?? 8;
     this.batchSize = opts.batchSize ?? 32;
     this.queue = new SchedulingQueue({
       runtime: opts.runtime,
@@ -115,7 +127,11 @@ export class Scheduler {
       ...(opts.maxBackoffMs !== undefined ? { maxBackoffMs: opts.maxBackoffMs } : {}),
     });
     this.queue.onActive(() => this.wakeUp());
-    this.metrics = new SchedulerMetrics(opts.metrics ?? new Registry(), () => this.queue.lengths);
+    this.metrics = new SchedulerMetrics(
+      opts.metrics ?? new Registry(),
+      () => this.queue.lengths,
+      () => ({ nodes: this.cache.nodeCount, pods: this.cache.podCount, assumed: this.cache.assumedCount }),
+    );
     this.factory = new SharedInformerFactory({
       api: opts.api,
       runtime: opts.runtime,
@@ -172,16 +188,21 @@ export class Scheduler {
       if (!(await this.whenSynced({ signal }))) return;
       this.queue.start();
       this.log.info({ nodes: this.cache.nodeCount, pending: this.queue.lengths }, 'scheduling loop started');
-      while (!signal.aborted) {
+      while (!signal.aborted && !this.halted) {
         let n = 0;
-        while (n < this.batchSize && this.inFlightBindings < this.maxInFlightBindings && !signal.aborted) {
+        while (
+          n < this.batchSize &&
+          this.inFlightBindings < this.maxInFlightBindings &&
+          !signal.aborted &&
+          !this.halted
+        ) {
           const info = this.queue.pop();
           if (info === undefined) break;
           this.scheduleOne(info);
           n++;
         }
         if (n > 0) await yieldToIo();
-        else if (!signal.aborted) await this.waitForWork();
+        else if (!signal.aborted && !this.halted) await this.waitForWork();
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -189,15 +210,30 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Stops scheduling new pods and waits for the bindings (and writes) in flight. Called before the
+   * lease is released on shutdown, so a successor never schedules a pod whose binding is still on
+   * its way.
+   */
+  async halt(): Promise<void> {
+    this.halted = true;
+    this.wakeUp();
+    while (this.bindings.size > 0) await Promise.all([...this.bindings]);
+  }
+
   /** Stops the informers and waits for bindings, status patches and events in flight. */
   async stop(): Promise<void> {
+    this.halted = true;
     this.queue.stop();
     this.wakeUp();
+    // Events not yet written are dropped (as client-go's broadcaster does on shutdown).
+    this.queuedEvents -= this.eventBacklog.length;
+    this.eventBacklog.length = 0;
     await this.idle();
     await this.factory.stop();
   }
 
-  /** Resolves when no binding, condition patch or event write is in flight (tests, shutdown). */
+  /** Resolves when no binding, condition patch or event write is in flight or waiting (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.pendingWrites.size > 0) await Promise.all([...this.pendingWrites]);
   }
@@ -236,7 +272,10 @@ export class Scheduler {
     const assumed = this.cache.assume(current, result.node);
     this.stats.scheduled++;
     this.observe('scheduled', started);
-    this.track(this.bind(info, assumed, result.node));
+    const binding = this.bind(info, assumed, result.node);
+    this.bindings.add(binding);
+    void binding.finally(() => this.bindings.delete(binding));
+    this.track(binding);
   }
 
   // ---- outcomes ----------------------------------------------------------------------------------
@@ -340,18 +379,34 @@ export class Scheduler {
     }
   }
 
-  /** Fire-and-forget, bounded like client-go's broadcaster: beyond the limit events are dropped. */
+  /**
+   * Fire-and-forget, bounded like client-go's broadcaster: a few writes in flight, up to
+   * `maxQueuedEvents` waiting; beyond that events are dropped (and counted), never the scheduling.
+   */
   private recordEvent(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
     if (this.queuedEvents >= this.maxQueuedEvents) {
       this.metrics.droppedEvents.inc();
       return;
     }
     this.queuedEvents++;
-    this.track(
-      this.recorder.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, type, reason, message).finally(() => {
-        this.queuedEvents--;
-      }),
-    );
+    const subject = { ...pod, apiVersion: 'v1', kind: 'Pod' };
+    this.eventBacklog.push(() => this.recorder.event(subject, type, reason, message));
+    this.pumpEvents();
+  }
+
+  private pumpEvents(): void {
+    while (this.eventsInFlight < this.maxInFlightEvents) {
+      const write = this.eventBacklog.shift();
+      if (write === undefined) return;
+      this.eventsInFlight++;
+      this.track(
+        write().finally(() => {
+          this.eventsInFlight--;
+          this.queuedEvents--;
+          this.pumpEvents();
+        }),
+      );
+    }
   }
 
   private track(p: Promise<void>): void {

@@ -198,6 +198,34 @@ test('a binding refused because the pod is already assigned reports no failure a
   }
 });
 
+test('halt stops scheduling and resolves only after the bindings in flight have landed', async () => {
+  const h = await harness([node('worker-1')]);
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  h.fake.intercept(async (call) => {
+    if (call.verb === 'bind') await gate;
+  });
+  try {
+    await h.createPod(pod('a', {}));
+    await until('a scheduled, binding held', () => h.sched.stats.scheduled === 1);
+    let halted = false;
+    const halting = h.sched.halt().then(() => {
+      halted = true;
+    });
+    await h.createPod(pod('b', {}));
+    await flush(20);
+    assert.equal(halted, false, 'waits for the binding in flight');
+    release();
+    await halting;
+    assert.equal(nodeOf(h, 'a'), 'worker-1');
+    assert.equal(h.sched.stats.scheduled, 1, 'b was not scheduled after halt');
+  } finally {
+    await h.stop();
+  }
+});
+
 test('pods naming another scheduler are left alone', async () => {
   const h = await harness([node('worker-1')]);
   try {

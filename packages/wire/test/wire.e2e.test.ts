@@ -22,7 +22,9 @@ function client(t: { after: (fn: () => Promise<void>) => void }, url: string, op
 }
 
 test('100,000 pipelined requests across processes, none lost, every response matches', async (t) => {
-  const server = await startEchoServer(t);
+  // Queueing 100,000 requests blocks this process's event loop for seconds on a busy machine; the
+  // server's heartbeat allowance (3 missed × 5 s) must outlast that, or it rightly calls us dead.
+  const server = await startEchoServer(t, ['--hb-interval', '5000']);
   const c = client(t, server.url);
   await c.start().whenConnected(20_000);
   const n = 100_000;

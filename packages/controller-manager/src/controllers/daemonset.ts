@@ -31,6 +31,7 @@ import {
   selectorOf,
 } from '../workload/util.js';
 import {
+  claimCandidates,
   controllerUidIndex,
   POD_CONTROLLER_UID_INDEX,
   podOwnerHandler,
@@ -164,7 +165,7 @@ export class DaemonSetController {
       owner: ds,
       ownerRef: controllerRef(ds),
       selector,
-      candidates: this.podInformer.list({ namespace: ns }),
+      candidates: claimCandidates(this.podInformer, ds),
       client: this.podsApi(ns),
     });
     const revClient = this.ctx.api.resource<ControllerRevision>('controllerrevisions.apps', { namespace: ns });

@@ -39,7 +39,7 @@ import {
   setCondition,
   type WorkloadCondition,
 } from '../workload/util.js';
-import { controllerUidIndex, POD_CONTROLLER_UID_INDEX, withKind } from './replicaset.js';
+import { claimCandidates, controllerUidIndex, POD_CONTROLLER_UID_INDEX, withKind } from './replicaset.js';
 
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -111,13 +111,22 @@ function normalize(v: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(v as object).sort()) {
       const x = normalize((v as Record<string, unknown>)[k]);
-      if (x === undefined) continue;
+      // null is Go's zero value (kubectl sends `creationTimestamp: null` in templates)
+      if (x === undefined || x === null) continue;
       if (x !== null && typeof x === 'object' && !Array.isArray(x) && Object.keys(x).length === 0) continue;
       out[k] = x;
     }
     return out;
   }
   return v;
+}
+
+/**
+ * The pod-template-hash of the deployment's template, over its normalized form so that what
+ * kubectl round-trips (`creationTimestamp: null`, empty maps) does not change it.
+ */
+export function templateHash(d: Deployment): string {
+  return computeTemplateHash(templateWithoutHash(d.spec.template), d.status?.collisionCount);
 }
 
 export function equalIgnoreHash(a: PodTemplateSpec | undefined, b: PodTemplateSpec | undefined): boolean {
@@ -288,7 +297,7 @@ export class DeploymentController {
       owner: d,
       ownerRef: controllerRef(d),
       selector,
-      candidates: this.rsInformer.list({ namespace: ns }),
+      candidates: claimCandidates(this.rsInformer, d),
       client: this.rsApi(ns),
     });
     if (isBeingDeleted(d)) {
@@ -346,7 +355,7 @@ export class DeploymentController {
     const sorted = [...rsList].sort(byCreation);
     // Upstream compares templates only; the hash label is checked first so that a field the
     // apiserver defaults differently in a ReplicaSet's template can never make us miss our own RS.
-    const hash = computeTemplateHash(d.spec.template, d.status?.collisionCount);
+    const hash = templateHash(d);
     const newRS =
       sorted.find(
         (rs) => rs.metadata.labels?.[POD_TEMPLATE_HASH] === hash && rs.metadata.name === `${d.metadata.name}-${hash}`,
@@ -389,7 +398,7 @@ export class DeploymentController {
       d = await this.syncDeploymentRevision(d, newRS.metadata.annotations?.[REVISION_ANNOTATION]);
       if (statusChanged) d = await this.dApi(ns).updateStatus(d);
     } else if (create) {
-      const hash = computeTemplateHash(d.spec.template, d.status?.collisionCount);
+      const hash = templateHash(d);
       const template = structuredClone(d.spec.template);
       template.metadata = { ...(template.metadata ?? {}) };
       template.metadata.labels = { ...(template.metadata.labels ?? {}), [POD_TEMPLATE_HASH]: hash };

@@ -36,6 +36,7 @@ import {
   selectorOf,
 } from '../workload/util.js';
 import {
+  claimCandidates,
   controllerUidIndex,
   POD_CONTROLLER_UID_INDEX,
   podOwnerHandler,
@@ -182,7 +183,7 @@ export class JobController {
           owner: job,
           ownerRef: controllerRef(job),
           selector,
-          candidates: this.podInformer.list({ namespace: ns }),
+          candidates: claimCandidates(this.podInformer, job),
           client: this.podsApi(ns),
         });
     const now = this.ctx.runtime.now();

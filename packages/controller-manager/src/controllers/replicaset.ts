@@ -39,9 +39,27 @@ import {
 export const BURST_REPLICAS = 500;
 export const POD_CONTROLLER_UID_INDEX = 'controllerUid';
 
+/** Index key of objects without a controller (candidates for adoption). */
+export const ORPHAN_KEY = '';
+
+/** Objects by their controller's uid; orphans under ORPHAN_KEY. */
 export function controllerUidIndex(obj: KubeObject): string[] {
   const ref = controllerOf(obj);
-  return ref ? [ref.uid] : [];
+  return [ref ? ref.uid : ORPHAN_KEY];
+}
+
+/**
+ * What an owner may claim: the objects it controls plus the orphans in its namespace, from the
+ * controller-uid index instead of a scan of the whole namespace (which made every sync cost the
+ * namespace's size).
+ */
+export function claimCandidates<T extends KubeObject>(informer: SharedIndexInformer<T>, owner: KubeObject): T[] {
+  const ns = owner.metadata.namespace ?? '';
+  const owned = informer.store.byIndex(POD_CONTROLLER_UID_INDEX, owner.metadata.uid ?? '');
+  const orphans = informer.store
+    .byIndex(POD_CONTROLLER_UID_INDEX, ORPHAN_KEY)
+    .filter((o) => (o.metadata.namespace ?? '') === ns);
+  return [...owned, ...orphans];
 }
 
 /**
@@ -174,7 +192,7 @@ export class ReplicaSetController {
     }
     const selector = selectorOf(rs.spec.selector);
     const needsSync = this.expectations.satisfied(key) && !isBeingDeleted(rs);
-    const candidates = this.podInformer.list({ namespace: ns }).filter(isPodActive);
+    const candidates = claimCandidates(this.podInformer, rs).filter(isPodActive);
     const pods = await claimObjects<Pod>({
       owner: rs,
       ownerRef: controllerRef(withKind(rs)),

@@ -4,11 +4,11 @@
 // partition) or OnDelete, ControllerRevisions and current/update revisions in status.
 import {
   type ControllerRevision,
-  controllerOf,
   controllerRef,
   isBeingDeleted,
   isPodReady,
   type KubeObject,
+  type OwnerReference,
   type PersistentVolumeClaim,
   type Pod,
   type PodTemplateSpec,
@@ -27,8 +27,22 @@ import type { ControllerContext, ControllerDescriptor, RunningController } from 
 import { ControllerExpectations } from '../workload/expectations.js';
 import { podFromTemplate } from '../workload/pod-template.js';
 import { CONTROLLER_REVISION_HASH, syncRevisions, templateOf, truncateHistory } from '../workload/revisions.js';
-import { claimObjects, errorMessage, isPodAvailable, newQueue, quietConflicts, selectorOf } from '../workload/util.js';
-import { controllerUidIndex, POD_CONTROLLER_UID_INDEX, podOwnerHandler, withKind } from './replicaset.js';
+import {
+  claimObjects,
+  errorMessage,
+  isPodAvailable,
+  newQueue,
+  quietConflicts,
+  sameJson,
+  selectorOf,
+} from '../workload/util.js';
+import {
+  claimCandidates,
+  controllerUidIndex,
+  POD_CONTROLLER_UID_INDEX,
+  podOwnerHandler,
+  withKind,
+} from './replicaset.js';
 
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
@@ -130,7 +144,7 @@ export class StatefulSetController {
       owner: set,
       ownerRef: controllerRef(set),
       selector,
-      candidates: this.podInformer.list({ namespace: ns }),
+      candidates: claimCandidates(this.podInformer, set),
       client: this.pods(ns),
       // upstream adopts only pods whose name is one of this set's ordinals
       canAdopt: (p) => ordinalOf(set, p) >= 0,
@@ -199,6 +213,7 @@ export class StatefulSetController {
           name,
           namespace: ns,
           labels: { ...(tmpl.metadata.labels ?? {}), ...(set.spec.selector.matchLabels ?? {}) },
+          ...(retention(set).whenDeleted === 'Delete' ? { ownerReferences: [plainRef(set)] } : {}),
           ...(tmpl.metadata.annotations ? { annotations: { ...tmpl.metadata.annotations } } : {}),
         },
         spec: structuredClone(tmpl.spec ?? {}),
@@ -220,6 +235,37 @@ export class StatefulSetController {
           `create Claim ${name} for Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${errorMessage(err)}`,
         );
         throw err;
+      }
+    }
+  }
+
+  /**
+   * updateClaimOwnerRefForSetAndPod: `whenDeleted: Delete` makes the set an owner of its claims,
+   * `whenScaled: Delete` makes a scaled-down pod the owner of its claims (the garbage collector then
+   * deletes them); Retain removes those references again.
+   */
+  private async syncClaimOwners(set: StatefulSet, pod: Pod, ordinal: number, inRange: boolean): Promise<void> {
+    const policy = retention(set);
+    const ns = set.metadata.namespace ?? '';
+    const client = this.ctx.api.resource<PersistentVolumeClaim>('persistentvolumeclaims', { namespace: ns });
+    for (const tmpl of set.spec.volumeClaimTemplates ?? []) {
+      const claim = this.pvcInformer.get(ns, claimName(tmpl, set, ordinal));
+      if (!claim) continue;
+      const wantSet = policy.whenDeleted === 'Delete' && (inRange || policy.whenScaled !== 'Delete');
+      const wantPod = policy.whenScaled === 'Delete' && !inRange;
+      let refs = (claim.metadata.ownerReferences ?? []).filter(
+        (r) => r.uid !== set.metadata.uid && r.uid !== pod.metadata.uid,
+      );
+      if (wantSet) refs = [...refs, plainRef(set)];
+      if (wantPod) refs = [...refs, plainRef(withKind(pod, 'Pod', 'v1'))];
+      const before = (claim.metadata.ownerReferences ?? []).map((r) => r.uid).sort();
+      if (sameJson(before, refs.map((r) => r.uid).sort())) continue;
+      const copy = structuredClone(claim);
+      copy.metadata.ownerReferences = refs;
+      try {
+        await client.update(copy);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
       }
     }
   }
@@ -317,8 +363,10 @@ export class StatefulSetController {
         if (monotonic) return done();
         continue;
       }
-      // Existing pod: its claims must exist (they may have been deleted meanwhile).
+      // Existing pod: its claims must exist (they may have been deleted meanwhile) and carry the
+      // owner references the retention policy asks for.
       await this.createClaims(set, pod, ordinal);
+      if (!isBeingDeleted(pod)) await this.syncClaimOwners(set, pod, ordinal, true);
       if (monotonic && isBeingDeleted(pod)) return done();
       if (monotonic && !healthy(pod)) {
         const wait = isRunningAndReady(pod) && minReady > 0 ? minReady * 1000 : undefined;
@@ -336,6 +384,8 @@ export class StatefulSetController {
         );
         if (unhealthy) return done();
       }
+      // whenScaled: Delete hands the claims to the pod, so the garbage collector removes them with it.
+      await this.syncClaimOwners(set, pod, ordinalOf(set, pod), false);
       await this.deletePod(key, set, pod);
       if (monotonic) return done();
     }
@@ -409,9 +459,19 @@ export class StatefulSetController {
   }
 }
 
-/** Objects owned by `owner` according to their controllerRef. */
-export function ownedBy<T extends KubeObject>(owner: KubeObject, objs: readonly T[]): T[] {
-  return objs.filter((o) => controllerOf(o)?.uid === owner.metadata.uid);
+function retention(set: StatefulSet): { whenDeleted: 'Retain' | 'Delete'; whenScaled: 'Retain' | 'Delete' } {
+  const p = set.spec.persistentVolumeClaimRetentionPolicy;
+  return { whenDeleted: p?.whenDeleted ?? 'Retain', whenScaled: p?.whenScaled ?? 'Retain' };
+}
+
+/** setOwnerRef: a plain (non-controller) owner reference, as upstream puts on retained claims. */
+function plainRef(owner: KubeObject): OwnerReference {
+  return {
+    apiVersion: owner.apiVersion ?? '',
+    kind: owner.kind ?? '',
+    name: owner.metadata.name ?? '',
+    uid: owner.metadata.uid ?? '',
+  };
 }
 
 export const statefulSetController: ControllerDescriptor = {

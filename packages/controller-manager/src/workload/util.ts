@@ -241,7 +241,7 @@ export function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** A random source for generated names (`generateName` is done by the apiserver; this is for hashes). */
+/** An error's message, for events and logs. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -1,36 +1,22 @@
-// Cross-process test plumbing: a TestCluster with a kube-controller-manager process and a wire API
+// Cross-process test plumbing: the kube-controller-manager process in a TestCluster, and a wire API
 // client in the test process (for the fake kubelets and for reading state).
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WireApiClient } from '@kemu/client';
 import { silentLogger } from '@kemu/runtime';
 import { COMPONENT_MAINS, type TestCluster, waitFor } from '@kemu/testkit';
 import { WireClient } from '@kemu/wire';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/**
- * Starts kube-controller-manager (profile fast, no leader election) with the given controllers:
- * the real process when this tree has it, else the test-only runner of the same descriptors.
- */
+/** Starts the real kube-controller-manager (profile fast, no leader election) with the given controllers. */
 export function startControllerManager(c: TestCluster, controllers: string[]) {
-  if (fs.existsSync(COMPONENT_MAINS.controllerManager)) {
-    return c.startComponent('kube-controller-manager', COMPONENT_MAINS.controllerManager, [
-      '--apiserver',
-      c.wireUrl,
-      '--name',
-      'kube-controller-manager-0',
-      '--profile',
-      'fast',
-      '--leader-elect',
-      'false',
-      '--controllers',
-      controllers.join(','),
-    ]);
-  }
-  return c.startComponent('kube-controller-manager', path.join(here, '..', 'fixtures', 'run-controllers.js'), [
+  return c.startComponent('kube-controller-manager', COMPONENT_MAINS.controllerManager, [
+    '--apiserver',
     c.wireUrl,
+    '--name',
+    'kube-controller-manager-0',
+    '--profile',
+    'fast',
+    '--leader-elect',
+    'false',
+    '--controllers',
     controllers.join(','),
   ]);
 }

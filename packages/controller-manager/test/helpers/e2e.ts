@@ -1,19 +1,13 @@
 // Shared set-up of the cross-process tests: a real etcd + apiserver (TestCluster), the real
-// scheduler and controller-manager processes, and nodes.
-import fs from 'node:fs';
+// scheduler and controller-manager processes, and sim kubelets for nodes.
+import path from 'node:path';
 import { type ChildProc, COMPONENT_MAINS, type TestCluster, waitFor } from '@kemu/testkit';
-
-/** The scheduler's entry point (`KEMU_SCHEDULER_MAIN` points at another checkout's build while it is not merged). */
-export const SCHEDULER_MAIN = process.env.KEMU_SCHEDULER_MAIN ?? COMPONENT_MAINS.scheduler;
-export const schedulerMissing = fs.existsSync(SCHEDULER_MAIN)
-  ? false
-  : `needs the kube-scheduler process (${SCHEDULER_MAIN} is not built)`;
 
 /** The workload controllers, by --controllers name (the infrastructure ones run in their own tests). */
 export const WORKLOAD_CONTROLLERS = 'replicaset,deployment,statefulset,daemonset,job,ttl-after-finished,cronjob';
 
 export function startScheduler(c: TestCluster): ChildProc {
-  return c.startComponent('kube-scheduler', SCHEDULER_MAIN, [
+  return c.startComponent('kube-scheduler', COMPONENT_MAINS.scheduler, [
     '--apiserver',
     c.wireUrl,
     '--name',
@@ -79,4 +73,55 @@ export async function pods(c: TestCluster, selector: string, ns = 'default'): Pr
     labels: p.metadata.labels ?? {},
     image: p.spec.containers[0]?.image ?? '',
   }));
+}
+
+/**
+ * Real sim kubelets: one process hosting `workers` nodes `<prefix>0…`, and, when asked, a second one
+ * for a control-plane node tainted `node-role.kubernetes.io/control-plane:NoSchedule`. Resolves when
+ * every node is Ready.
+ */
+export async function startSimNodes(
+  c: TestCluster,
+  opts: { workers: number; prefix?: string; controlPlane?: boolean },
+): Promise<string[]> {
+  const prefix = opts.prefix ?? 'worker-';
+  // inside the cluster directory, so destroy() removes it
+  const root = path.join(c.dir, 'kubelets');
+  const common = ['--apiserver', c.wireUrl, '--runtime', 'sim', '--profile', 'fast', '--port', '0'];
+  c.startComponent('kubelet-workers', COMPONENT_MAINS.kubelet, [
+    ...common,
+    '--sim-nodes',
+    String(opts.workers),
+    '--sim-node-prefix',
+    prefix,
+    '--root-dir',
+    path.join(root, 'workers'),
+  ]);
+  const names = Array.from({ length: opts.workers }, (_, i) => `${prefix}${i}`);
+  if (opts.controlPlane) {
+    c.startComponent('kubelet-control-plane', COMPONENT_MAINS.kubelet, [
+      ...common,
+      '--node-name',
+      'control-plane',
+      '--register-with-taints',
+      'node-role.kubernetes.io/control-plane:NoSchedule',
+      '--node-labels',
+      'node-role.kubernetes.io/control-plane=',
+      '--root-dir',
+      path.join(root, 'control-plane'),
+    ]);
+    names.push('control-plane');
+  }
+  await waitFor(
+    `nodes ${names.join(', ')} Ready`,
+    async () => {
+      const list = await c.getJson<{ items: import('@kemu/api').Node[] }>(['nodes']);
+      const ready = list.items.filter((n) =>
+        (n.status?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True'),
+      );
+      return names.every((n) => ready.some((r) => r.metadata.name === n));
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+  return names;
 }

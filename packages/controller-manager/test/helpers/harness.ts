@@ -1,6 +1,6 @@
 // Unit-test harness: one FakeApi, a ManualRuntime and a ControllerContext, as the process builds them.
 import { formatTime, type KubeObject, type Pod, TIMING_PROFILES } from '@kemu/api';
-import { EventRecorder, FakeApi, SharedInformerFactory } from '@kemu/client';
+import { type ApiClient, EventRecorder, FakeApi, SharedInformerFactory } from '@kemu/client';
 import { ManualRuntime, SeededRandom, silentLogger } from '@kemu/runtime';
 import type { ControllerContext, RunningController } from '../../src/context.js';
 
@@ -12,11 +12,17 @@ export class Harness {
   readonly rt = new ManualRuntime(Date.parse('2026-11-22T08:00:00Z'));
   readonly api = new FakeApi({ clock: this.rt, defaultAndValidate: true });
   readonly random = new SeededRandom(7);
-  readonly factory = new SharedInformerFactory({ api: this.api, runtime: this.rt, random: this.random.fork() });
+  readonly factory: SharedInformerFactory;
   readonly ctx: ControllerContext;
   private readonly running: RunningController[] = [];
 
-  constructor() {
+  /** `informerApi` lets a test give the informers a different view of the API (e.g. a lagging watch). */
+  constructor(opts: { informerApi?: (api: FakeApi) => ApiClient } = {}) {
+    this.factory = new SharedInformerFactory({
+      api: opts.informerApi ? opts.informerApi(this.api) : this.api,
+      runtime: this.rt,
+      random: this.random.fork(),
+    });
     const recorders = new Map<string, EventRecorder>();
     this.ctx = {
       api: this.api,

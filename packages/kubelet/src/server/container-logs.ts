@@ -2,7 +2,7 @@
 // the kubelet decides from the pod status it computed (upstream's validateContainerLogStatus), so the
 // error texts are the ones `kubectl logs` users know.
 import type { ContainerStatus, Pod } from '@kemu/api';
-import type { LogOptions } from '../runtime/types.js';
+import type { ContainerRuntime, LogOptions } from '../runtime/types.js';
 import { KubeletServerError } from './errors.js';
 
 /** The query of a containerLogs request (upstream PodLogOptions), validated. */
@@ -111,6 +111,10 @@ export interface ContainerRef {
   running: boolean;
   /** Logs come from this file instead (an external static pod: a process the supervisor runs). */
   logFile?: string;
+  /** Why this container has no logs here at all (an external pod without a log file). */
+  noLogs?: string;
+  /** The runtime holding the container, when the server serves several nodes (sim); else the server's. */
+  runtime?: ContainerRuntime;
 }
 
 /** A ContainerRef read from a pod status's container IDs (for hosts that only keep statuses). */
@@ -143,6 +147,7 @@ export function containerIdForLogs(ref: ContainerRef, container: string, previou
     return ref.previousContainerId;
   }
   if (ref.containerId !== null) return ref.containerId;
+  if (ref.noLogs !== undefined) throw bad(ref.noLogs);
   // Never created: say why from the waiting reason (the kubelet is still creating it by default).
   const reason = findStatus(ref.pod, container)?.state?.waiting?.reason || 'ContainerCreating';
   if (reason === 'ErrImagePull') {

@@ -18,4 +18,12 @@ export {
   type KubeletServerOptions,
   parseKubeletPath,
 } from './kubelet-server.js';
-export { type NodeServing, nodePodHost, type ServableKubelet, type ServeNodeOptions, serveNode } from './serve-node.js';
+export {
+  type NodeServing,
+  nodePodHost,
+  type ServableKubelet,
+  type ServeNodeOptions,
+  serveNode,
+  serveSimNodes,
+  simNodesHost,
+} from './serve-node.js';

@@ -200,7 +200,7 @@ export class KubeletServer {
         stream = fileLogStream(ref.logFile, runtimeLogOptions(query, this.clock.now()), this.timers);
       } else {
         const id = containerIdForLogs(ref, container, query.previous);
-        stream = await this.runtimeOf().containerLogs(id, runtimeLogOptions(query, this.clock.now()));
+        stream = await (ref.runtime ?? this.runtimeOf()).containerLogs(id, runtimeLogOptions(query, this.clock.now()));
       }
     } catch (err) {
       if (err instanceof KubeletServerError) throw err;
@@ -274,13 +274,14 @@ export class KubeletServer {
           throw new ExecStartError('EXEC_CONTAINER_NOT_FOUND', `container not found ("${container}")`);
         return id;
       };
-      if (running(this.host.findContainer(path.namespace, path.pod, container)) === undefined) {
+      const ref = this.host.findContainer(path.namespace, path.pod, container);
+      if (running(ref) === undefined) {
         throw new StreamRequestError('STREAM_BAD_REQUEST', `container not found ("${container}")`, 500);
       }
       const rewritten = new URL(url);
       rewritten.searchParams.set('container', container);
       req.url = `${rewritten.pathname}${rewritten.search}`;
-      const runtime = this.runtimeOf();
+      const runtime = ref?.runtime ?? this.runtimeOf();
       if (path.verb === 'exec') {
         acceptExecWebSocket(req, socket, head, new RuntimeExecBackend(runtime, resolve), { target, onError }).catch(
           onError,

@@ -17,6 +17,8 @@ export interface ServableKubelet extends KubeletPodHost {
   readonly api: ApiClient;
   readonly clock: Runtime;
   readonly log: Logger;
+  /** Tells the Node status the port really bound (`--port 0`). */
+  setPort?(port: number): void;
   addPodSource(source: {
     readonly name: string;
     start(update: (pods: StaticSourcedPod[]) => void): void;
@@ -75,7 +77,11 @@ export function nodePodHost(kubelet: KubeletPodHost, staticPods: StaticPods | un
         containerId: null,
         previousContainerId: null,
         running: false,
-        ...(logFile !== undefined && logFile !== '' ? { logFile } : {}),
+        ...(logFile !== undefined && logFile !== ''
+          ? { logFile }
+          : {
+              noLogs: `container "${container}" in pod "${podName}" is a process the kemu supervisor runs, and its manifest names no log file (annotation ${LOG_FILE_ANNOTATION})`,
+            }),
       };
     },
   };
@@ -106,6 +112,7 @@ export async function serveNode(kubelet: ServableKubelet, opts: ServeNodeOptions
     log: kubelet.log.child({ module: 'server' }),
   });
   await server.listen(opts.port, opts.bind ?? kubelet.nodeIP);
+  kubelet.setPort?.(server.port);
   kubelet.log.info({ port: server.port, staticPodDir: opts.staticPodDir }, 'kubelet server listening');
   return {
     server,
@@ -115,4 +122,51 @@ export async function serveNode(kubelet: ServableKubelet, opts: ServeNodeOptions
       await server.close();
     },
   };
+}
+
+/**
+ * One server for every sim node of a `--sim-nodes` process: they all report the same node IP, so the
+ * apiserver sends every sim pod's logs/exec here; each request is served by the node that runs the
+ * pod, through that node's runtime (sim logs and exec answer from the command's echo/exit hints).
+ */
+export function simNodesHost(
+  kubelets: readonly (KubeletPodHost & { readonly runtime: ContainerRuntime })[],
+): KubeletPodHost {
+  return {
+    managedPods: () => kubelets.flatMap((k) => k.managedPods()),
+    findPod: (namespace, name) => {
+      for (const k of kubelets) {
+        const found = k.findPod(namespace, name);
+        if (found !== null) return found;
+      }
+      return null;
+    },
+    findContainer: (namespace, podName, container) => {
+      for (const k of kubelets) {
+        const found = k.findContainer(namespace, podName, container);
+        if (found !== null) return { ...found, runtime: k.runtime };
+      }
+      return null;
+    },
+  };
+}
+
+/** Starts the one server of a `--sim-nodes` process (no static pods on sim nodes). */
+export async function serveSimNodes(
+  kubelets: readonly ServableKubelet[],
+  opts: { port: number; bind?: string },
+): Promise<NodeServing> {
+  const first = kubelets[0];
+  if (first === undefined) throw new Error('serveSimNodes: no kubelets');
+  const server = new KubeletServer({
+    host: simNodesHost(kubelets),
+    runtime: () => first.runtime,
+    clock: first.clock,
+    timers: first.clock,
+    log: first.log.child({ module: 'server' }),
+  });
+  await server.listen(opts.port, opts.bind ?? first.nodeIP);
+  for (const k of kubelets) k.setPort?.(server.port);
+  first.log.info({ port: server.port, nodes: kubelets.length }, 'kubelet server listening for every sim node');
+  return { server, staticPods: undefined, close: () => server.close() };
 }
