@@ -217,8 +217,8 @@ const START_ORDER: ComponentKind[] = [
   'kube-proxy',
 ];
 
-/** Runs the cluster in this process (foreground `kemu up`, or the detached supervisor). */
-async function upForeground(
+/** Runs the cluster in this process, as its supervisor: foreground `kemu up`, or the detached one. */
+async function runSupervisor(
   spec: ClusterSpec,
   out: NodeJS.WritableStream,
   timeoutMs: number,
@@ -410,5 +410,5 @@ export async function upCommand(flags: UpFlags, out: NodeJS.WritableStream = pro
   const timeoutMs = flags.readyTimeout ? Number(flags.readyTimeout) : 60_000;
   if (flags.detach && !flags.supervise) return upDetached(spec, out, timeoutMs);
   const live = !flags.supervise && (out as NodeJS.WriteStream).isTTY === true;
-  return upForeground(spec, out, timeoutMs, live, flags.supervise === true);
+  return runSupervisor(spec, out, timeoutMs, live, flags.supervise === true);
 }
