@@ -128,6 +128,7 @@ test('chaos verbs: kill is a crash (restarted), stop is on purpose (not restarte
 
   const killed = await sup.act('kill', 'etcd-0');
   assert.equal(killed.pid, children[0]?.pid);
+  assert.equal(killed.state, 'backoff', 'kill reports the state after the crash is seen');
   await tick();
   assert.deepEqual(children[0]?.signals, ['SIGKILL']);
   assert.equal(sup.status()[0]?.state, 'backoff');
