@@ -131,13 +131,26 @@ function environHas(pid: number, entry: string): boolean {
   }
 }
 
+function cwdOf(pid: number): string | undefined {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Every live process that belongs to the cluster of `stateDir` by its environment (`KEMU_STATE_DIR`),
- * except this process and its parent: components, and what they spawned (a kubelet's containers),
- * even when no pid file names them any more.
+ * Every live process that belongs to the cluster of `stateDir`, except this process and its parent:
+ * by its environment (`KEMU_STATE_DIR`: every component and what inherits its environment), or by
+ * its working directory inside a kubelet root dir of the cluster (`<state>/nodes/<node>/kubelet/…`:
+ * the process runtime's containers, which get an environment of their own and outlive a SIGKILLed
+ * kubelet in their own process groups).
  */
 export function processesOfStateDir(stateDir: string): number[] {
   const entry = `${STATE_DIR_ENV}=${stateDir}`;
+  const nodesDir = `${path.join(stateDir, 'nodes')}${path.sep}`;
+  const inKubeletRoot = (cwd: string | undefined): boolean =>
+    cwd?.startsWith(nodesDir) === true && cwd.slice(nodesDir.length).split(path.sep)[1] === 'kubelet';
   const out: number[] = [];
   let dirs: string[];
   try {
@@ -149,7 +162,7 @@ export function processesOfStateDir(stateDir: string): number[] {
     if (!/^\d+$/.test(d)) continue;
     const pid = Number(d);
     if (pid === process.pid || pid === process.ppid) continue;
-    if (environHas(pid, entry)) out.push(pid);
+    if (environHas(pid, entry) || inKubeletRoot(cwdOf(pid))) out.push(pid);
   }
   return out;
 }

@@ -148,9 +148,21 @@ export function renderStatus(st: ClusterStatus): string {
   }
   lines.push(table.toString());
   if (st.apiserver.url) {
-    lines.push(
-      `nodes: ${st.nodes.map((n) => `${n.name} ${nodeState(n)}`).join(', ') || (st.apiserver.reachable ? 'none' : '(apiserver unreachable)')}`,
-    );
+    const ready = st.nodes.filter((n) => nodeState(n) === 'Ready');
+    // Many (simulated) nodes: count the Ready ones and name only the others, to stay on one screen.
+    const text =
+      st.nodes.length <= 8
+        ? st.nodes.map((n) => `${n.name} ${nodeState(n)}`).join(', ')
+        : `${ready.length}/${st.nodes.length} Ready${
+            ready.length < st.nodes.length
+              ? `; ${st.nodes
+                  .filter((n) => nodeState(n) !== 'Ready')
+                  .slice(0, 8)
+                  .map((n) => `${n.name} ${nodeState(n)}`)
+                  .join(', ')}`
+              : ''
+          }`;
+    lines.push(`nodes: ${text || (st.apiserver.reachable ? 'none' : '(apiserver unreachable)')}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -247,7 +247,10 @@ export class Supervisor {
     switch (action) {
       case 'kill': {
         const proc = this.requireRunning(entry, action);
+        const exited = entry.exited;
         this.signal(entry, proc, 'SIGKILL', action);
+        // Report the state after the crash is seen (backoff), not the one before it.
+        await this.within(exited, 2000);
         return result(pid);
       }
       case 'pause': {
@@ -280,6 +283,14 @@ export class Supervisor {
         this.startAgain(entry);
         return result(entry.status.pid);
     }
+  }
+
+  /** Waits for `p`, but at most `ms` (by the injected clock). */
+  private async within(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+    if (!p) return;
+    let timer: TimerHandle | undefined;
+    await Promise.race([p, new Promise<void>((r) => (timer = this.runtime.setTimeout(r, ms)))]);
+    timer?.cancel();
   }
 
   private requireRunning(entry: Entry, action: ChaosAction): SpawnedProcess {

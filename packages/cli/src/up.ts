@@ -217,12 +217,14 @@ const START_ORDER: ComponentKind[] = [
   'kube-proxy',
 ];
 
-/** Runs the cluster in this process (foreground `kemu up`, or the detached supervisor). */
-async function upForeground(
+/** Runs the cluster in this process, as its supervisor: foreground `kemu up`, or the detached one. */
+async function runSupervisor(
   spec: ClusterSpec,
   out: NodeJS.WritableStream,
   timeoutMs: number,
   live: boolean,
+  /** This process is the detached supervisor (`up --detach`): no terminal to Ctrl-C in. */
+  detached: boolean,
 ): Promise<number> {
   const t0 = Date.now();
   let screen: LiveScreen | undefined;
@@ -387,7 +389,7 @@ async function upForeground(
       `${JSON.stringify({ pid: process.pid, at: Date.now(), startupMs: Date.now() - t0 })}\n`,
     );
     step(
-      `cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${live ? 'Ctrl-C stops it' : `'kemu down --state-dir ${spec.stateDir}' stops it`}`,
+      `cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${detached ? `'kemu down --state-dir ${spec.stateDir}' stops it` : 'Ctrl-C stops it'}`,
     );
   } catch (err) {
     await shutdown(`start failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -408,5 +410,5 @@ export async function upCommand(flags: UpFlags, out: NodeJS.WritableStream = pro
   const timeoutMs = flags.readyTimeout ? Number(flags.readyTimeout) : 60_000;
   if (flags.detach && !flags.supervise) return upDetached(spec, out, timeoutMs);
   const live = !flags.supervise && (out as NodeJS.WriteStream).isTTY === true;
-  return upForeground(spec, out, timeoutMs, live);
+  return runSupervisor(spec, out, timeoutMs, live, flags.supervise === true);
 }

@@ -128,6 +128,7 @@ test('chaos verbs: kill is a crash (restarted), stop is on purpose (not restarte
 
   const killed = await sup.act('kill', 'etcd-0');
   assert.equal(killed.pid, children[0]?.pid);
+  assert.equal(killed.state, 'backoff', 'kill reports the state after the crash is seen');
   await tick();
   assert.deepEqual(children[0]?.signals, ['SIGKILL']);
   assert.equal(sup.status()[0]?.state, 'backoff');
@@ -218,4 +219,29 @@ test('the control client refuses when no supervisor runs', (t) => {
     () => SupervisorControl.connect(dir),
     (e: unknown) => (e as { code?: string }).code === 'KEMU_NO_SUPERVISOR',
   );
+});
+
+test('the stray sweep finds processes by KEMU_STATE_DIR and by a working directory in a kubelet root dir', async (t) => {
+  const { dir, cleanup } = setup();
+  const { spawn } = await import('node:child_process');
+  const { processesOfStateDir } = await import('../src/pid-files.js');
+  const podDir = path.join(dir, 'nodes', 'worker-1', 'kubelet', 'runtime', 'containers', 'c1');
+  fs.mkdirSync(podDir, { recursive: true });
+  const keep = ['-e', 'setInterval(() => {}, 1000)'];
+  const byEnv = spawn(process.execPath, keep, { env: { ...process.env, KEMU_STATE_DIR: dir }, stdio: 'ignore' });
+  const byCwd = spawn(process.execPath, keep, { cwd: podDir, env: { PATH: process.env.PATH ?? '' }, stdio: 'ignore' });
+  const other = spawn(process.execPath, keep, { cwd: path.join(dir, 'nodes'), stdio: 'ignore' });
+  t.after(() => {
+    for (const c of [byEnv, byCwd, other]) c.kill('SIGKILL');
+    cleanup();
+  });
+  const found = await (async () => {
+    for (let i = 0; i < 100; i++) {
+      const pids = processesOfStateDir(dir);
+      if (pids.includes(byEnv.pid!) && pids.includes(byCwd.pid!)) return pids;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return processesOfStateDir(dir);
+  })();
+  assert.deepEqual([...found].sort(), [byEnv.pid!, byCwd.pid!].sort());
 });
