@@ -55,8 +55,8 @@ export const kubeletStopDrill: Drill<DrillCluster> = {
 
     return {
       async setup() {
-        await createDeployment(c, { name: app, drill: DRILL, replicas });
         ctx.action(`kubectl apply: Deployment ${app} with ${replicas} nginx replicas`);
+        await createDeployment(c, { name: app, drill: DRILL, replicas });
         const pods = await ctx.expect(
           `${replicas} pods Ready`,
           { deadlineMs: 60_000, intervalMs: 250, describe: (p) => formatSpread(spread(p, workers)) },
@@ -133,8 +133,8 @@ export const kubeletStopDrill: Drill<DrillCluster> = {
           async () => ((await podsOf(c, app)).some((p) => p.metadata.deletionTimestamp) ? undefined : true),
         );
         const more = replicas + workers.length;
-        await scale(c, app, more);
         ctx.action(`kubectl scale deployment ${app} --replicas=${more}`);
+        await scale(c, app, more);
         const pods = await ctx.expect(
           `scaling to ${more} fills ${target} again`,
           { deadlineMs: 60_000, intervalMs: 250, describe: (p) => formatSpread(spread(p, workers)) },
