@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import type { Node, Pod } from '@kemu/api';
 import { ManualRuntime } from '@kemu/runtime';
 import { type Drill, type DrillContext, runDrill } from '../src/drills/framework.js';
-import { describeNodeChange, describePodChange, describeSupervisorLine } from '../src/drills/observers.js';
+import { describeNodeChange, describePodChange, describeSupervisorLine, eventSource } from '../src/drills/observers.js';
 import { type DrillReport, escapeHtml, fileTimestamp, renderHtml, writeReport } from '../src/drills/report.js';
 import { formatEntry, Timeline } from '../src/drills/timeline.js';
 
@@ -398,6 +398,12 @@ describe('observer narration', () => {
         },
       ],
     );
+  });
+
+  test('events are attributed to their component, and a node agent to its node', () => {
+    const ev = (source: { component?: string; host?: string }) => ({ metadata: {}, involvedObject: {}, source });
+    assert.equal(eventSource(ev({ component: 'kubelet', host: 'worker-2' })), 'kubelet/worker-2');
+    assert.equal(eventSource(ev({ component: 'replicaset-controller' })), 'replicaset-controller');
   });
 
   test('supervisor log lines', () => {

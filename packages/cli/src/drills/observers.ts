@@ -194,8 +194,10 @@ export async function startApiObservers(
 /** Events that say nothing in an emulator (images are not really pulled). */
 const QUIET_REASONS = new Set(['Pulling', 'Pulled']);
 
-function eventSource(e: Event): string {
-  return e.source?.component ?? e.reportingComponent ?? 'event';
+/** `kubelet/worker-2` for a node's events, the controller's or scheduler's name otherwise. */
+export function eventSource(e: Event): string {
+  const component = e.source?.component ?? e.reportingComponent ?? 'event';
+  return e.source?.host ? `${component}/${e.source.host}` : component;
 }
 
 function describeEvent(e: Event): string {
