@@ -36,12 +36,11 @@ export async function runDrillCommand(
     void cluster.faults
       .undoAll()
       .then(
-        (undone) => {
-          for (const o of undone) out.write(`restored ${o.component}: ${o.detail}\n`);
-        },
-        (err: unknown) => out.write(`could not undo everything: ${err instanceof Error ? err.message : String(err)}\n`),
+        (undone) => undone.map((o) => `restored ${o.component}: ${o.detail}\n`).join(''),
+        (err: unknown) => `could not undo everything: ${err instanceof Error ? err.message : String(err)}\n`,
       )
-      .finally(() => process.exit(130));
+      // A pipe is written asynchronously: exit only once the last line is out.
+      .then((text) => out.write(text, () => process.exit(130)));
   };
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);
