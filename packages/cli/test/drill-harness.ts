@@ -45,7 +45,8 @@ export async function freeBlock(): Promise<number> {
       s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 200) * PORT_BLOCK;
+    // Below Linux's ephemeral range (32768–60999), where outgoing connections take ports at any time.
+    const base = 20_000 + Math.floor(Math.random() * 50) * PORT_BLOCK;
     const checks = await Promise.all(Array.from({ length: PORT_BLOCK }, (_, i) => canListen(base + i)));
     if (checks.every(Boolean)) return base;
   }

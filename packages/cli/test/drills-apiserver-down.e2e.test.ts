@@ -2,11 +2,12 @@
  * Drill 6 through the real CLI, plus `kemu drill list` and its usage errors.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { CliCluster, kemu } from './drill-harness.js';
+import { BIN, CliCluster, kemu } from './drill-harness.js';
 
 const cluster = new CliCluster('kemu-drill-api-');
 
@@ -74,6 +75,32 @@ test('apiserver-down: kubectl cannot connect, components keep running, everythin
     ),
   );
   // Nothing is left stopped: a later drill or `kemu status` sees the cluster whole.
+  const status = JSON.parse((await kemu(['status', ...cluster.flags, '-o', 'json'])).stdout) as {
+    components: { name: string; state: string }[];
+  };
+  assert.equal(status.components.find((c) => c.name === 'kube-apiserver')?.state, 'running');
+});
+
+test('Ctrl-C in the middle of a drill undoes its fault: the stopped apiserver is started again', async () => {
+  const child = spawn(process.execPath, [BIN, 'drill', 'run', 'apiserver-down', '--state-dir', cluster.stateDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  while (!/keeping the apiserver down/.test(out)) {
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      assert.fail(`the drill never stopped the apiserver:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, out);
+  assert.match(out, /SIGINT: undoing the drill's faults before exiting\nrestored kube-apiserver: started/);
   const status = JSON.parse((await kemu(['status', ...cluster.flags, '-o', 'json'])).stdout) as {
     components: { name: string; state: string }[];
   };

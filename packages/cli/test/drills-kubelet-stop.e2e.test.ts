@@ -46,4 +46,10 @@ test('kubelet-stop: NotReady after the grace period, pods move, the node is fill
     tl.some((e) => e.kind === 'observed' && /TaintManagerEviction/.test(e.message)),
     why,
   );
+  // The pod moves, as pairs of an evicted pod and its replacement on another node.
+  const move = new RegExp(`^ReplicaSet/drill-kl-[a-z0-9]+-[a-z0-9]+: moved ${node} → worker-\\d `);
+  assert.ok(
+    tl.some((e) => e.source === 'pod-move' && move.test(e.message)),
+    why,
+  );
 });

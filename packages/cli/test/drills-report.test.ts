@@ -3,10 +3,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import type { Node, Pod } from '@kemu/api';
+import type { Node, OwnerReference, Pod } from '@kemu/api';
 import { ManualRuntime } from '@kemu/runtime';
 import { type Drill, type DrillContext, runDrill } from '../src/drills/framework.js';
-import { describeNodeChange, describePodChange, describeSupervisorLine } from '../src/drills/observers.js';
+import {
+  describeNodeChange,
+  describePodChange,
+  describeSupervisorLine,
+  eventSource,
+  PodMoveTracker,
+} from '../src/drills/observers.js';
 import { type DrillReport, escapeHtml, fileTimestamp, renderHtml, writeReport } from '../src/drills/report.js';
 import { formatEntry, Timeline } from '../src/drills/timeline.js';
 
@@ -398,6 +404,31 @@ describe('observer narration', () => {
         },
       ],
     );
+  });
+
+  test('pod moves: a controller pod leaving a node pairs with the next one scheduled, first gone first replaced', () => {
+    const rs = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-abc', uid: 'u', controller: true };
+    const p = (name: string, node: string | undefined, owners: OwnerReference[] = [rs]): Pod => ({
+      metadata: { name, namespace: 'default', uid: name, ownerReferences: owners },
+      spec: { containers: [], ...(node ? { nodeName: node } : {}) },
+    });
+    const t = new PodMoveTracker();
+    assert.equal(t.scheduled(p('new-0', 'worker-2')), undefined, 'nothing left yet: a plain scale-up');
+    t.left(p('a', 'worker-1'));
+    t.left(p('a', 'worker-1')); // Terminating, then deleted: one departure
+    t.left(p('b', 'worker-1'));
+    assert.equal(t.scheduled(p('c', 'worker-2')), 'ReplicaSet/web-abc: moved worker-1 → worker-2 (a → c)');
+    assert.equal(t.scheduled(p('d', 'worker-1')), 'ReplicaSet/web-abc: replaced on worker-1 (b → d)');
+    assert.equal(t.scheduled(p('e', 'worker-3')), undefined);
+    t.left(p('bare', 'worker-1', []));
+    t.left(p('mirror', 'control-plane', [{ apiVersion: 'v1', kind: 'Node', name: 'control-plane', uid: 'n' }]));
+    assert.equal(t.scheduled(p('f', 'worker-3')), undefined, 'bare and mirror pods do not move');
+  });
+
+  test('events are attributed to their component, and a node agent to its node', () => {
+    const ev = (source: { component?: string; host?: string }) => ({ metadata: {}, involvedObject: {}, source });
+    assert.equal(eventSource(ev({ component: 'kubelet', host: 'worker-2' })), 'kubelet/worker-2');
+    assert.equal(eventSource(ev({ component: 'replicaset-controller' })), 'replicaset-controller');
   });
 
   test('supervisor log lines', () => {

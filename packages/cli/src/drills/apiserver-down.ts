@@ -167,8 +167,8 @@ export const apiserverDownDrill: Drill<DrillCluster> = {
         if (leaderElected.includes('kube-scheduler') && kubelets.some((n) => n !== 'control-plane')) {
           const pod = `${marker}-pod`;
           await c.kubectl(['delete', 'pod', pod, '--ignore-not-found', '--wait=false']);
-          await c.k(['run', pod, '--image=nginx', `--labels=kemu.dev/drill=${DRILL}`]);
           ctx.action(`created pod ${pod}`);
+          await c.k(['run', pod, '--image=nginx', `--labels=kemu.dev/drill=${DRILL}`]);
           await ctx.expect(
             'a new pod is scheduled and runs',
             { deadlineMs: 30_000, intervalMs: 250, describe: (p) => `Running on ${p.spec.nodeName}` },

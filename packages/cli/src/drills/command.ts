@@ -30,6 +30,20 @@ export async function runDrillCommand(
 ): Promise<number> {
   const drill = findDrill(name);
   const cluster = new DrillCluster(path.resolve(flags.stateDir ?? '.kemu'));
+  // Ctrl-C mid-drill must not leave the cluster broken: undo whatever the drill has injected so far.
+  const onInterrupt = (sig: NodeJS.Signals): void => {
+    out.write(`\n${sig}: undoing the drill's faults before exiting\n`);
+    void cluster.faults
+      .undoAll()
+      .then(
+        (undone) => undone.map((o) => `restored ${o.component}: ${o.detail}\n`).join(''),
+        (err: unknown) => `could not undo everything: ${err instanceof Error ? err.message : String(err)}\n`,
+      )
+      // A pipe is written asynchronously: exit only once the last line is out.
+      .then((text) => out.write(text, () => process.exit(130)));
+  };
+  process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
   try {
     drill.preflight?.(cluster);
     out.write(`kemu drill ${drill.name}: ${drill.title}\n${drill.description}\n\n`);
@@ -47,6 +61,8 @@ export async function runDrillCommand(
     out.write(`report: ${files.html}\n        ${files.json}\n`);
     return report.result === 'PASS' ? 0 : 1;
   } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
     await cluster.close();
   }
 }

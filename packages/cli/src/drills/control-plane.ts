@@ -55,8 +55,8 @@ export const controlPlaneDrill: Drill<DrillCluster> = {
         {
           title: "delete the scheduler's pod",
           inject: async () => {
-            await c.k(['delete', 'pod', mirror, '-n', 'kube-system', '--wait=false']);
             ctx.fault(`kubectl delete pod ${mirror} -n kube-system`);
+            await c.k(['delete', 'pod', mirror, '-n', 'kube-system', '--wait=false']);
           },
           check: async () => {
             const back = await ctx.expect(
@@ -86,9 +86,9 @@ export const controlPlaneDrill: Drill<DrillCluster> = {
           inject: async () => {
             const out = await c.faults.component('stop', kubelet);
             ctx.fault(`stopped ${kubelet} (pid ${out.pid})`);
+            ctx.fault(`kubectl delete pod ${mirror} -n kube-system`);
             deletedAt = Date.now();
             await c.k(['delete', 'pod', mirror, '-n', 'kube-system', '--wait=false']);
-            ctx.fault(`kubectl delete pod ${mirror} -n kube-system`);
           },
           check: async () => {
             await ctx.expect(
@@ -103,15 +103,15 @@ export const controlPlaneDrill: Drill<DrillCluster> = {
                 return x?.metadata.deletionTimestamp ? x : undefined;
               },
             );
-            await createDeployment(c, { name: app, drill: DRILL, replicas: 1 });
             ctx.action(`kubectl apply: Deployment ${app} (nginx, 1 replica)`);
+            await createDeployment(c, { name: app, drill: DRILL, replicas: 1 });
             await ctx.expect(
               'a new workload is created and runs',
               { deadlineMs: 45_000, intervalMs: 250, describe: (p) => formatSpread(spread(p, workers)) },
               () => allReady(c, app, 1),
             );
-            await scale(c, app, 3);
             ctx.action(`kubectl scale deployment ${app} --replicas=3`);
+            await scale(c, app, 3);
             await ctx.expect(
               'and scales to 3 (the scheduler still schedules)',
               { deadlineMs: 45_000, intervalMs: 250, describe: (p) => formatSpread(spread(p, workers)) },

@@ -65,6 +65,37 @@ export function describePodChange(old: Pod | undefined, now: Pod): { source: str
   return out;
 }
 
+/**
+ * Pod moves: a controller's pod leaves a node (Terminating or deleted) and the controller's next pod
+ * is scheduled elsewhere. Pods have no identity across nodes, so a move is that pairing, per owner,
+ * first gone first replaced.
+ */
+export class PodMoveTracker {
+  private readonly gone = new Map<string, { pod: string; node: string }[]>();
+  private readonly seenGone = new Set<string>();
+
+  /** A pod of `owner` stopped counting on `node` (Terminating or deleted). */
+  left(p: Pod): void {
+    const owner = ownerOf(p);
+    const uid = p.metadata.uid ?? podKey(p);
+    if (!owner || owner.startsWith('Node/') || !p.spec.nodeName || this.seenGone.has(uid)) return;
+    this.seenGone.add(uid);
+    const q = this.gone.get(owner) ?? [];
+    q.push({ pod: p.metadata.name ?? '', node: p.spec.nodeName });
+    this.gone.set(owner, q);
+  }
+
+  /** A pod of the same owner was scheduled: the move it completes, if one is pending. */
+  scheduled(p: Pod): string | undefined {
+    const owner = ownerOf(p);
+    const from = owner ? this.gone.get(owner)?.shift() : undefined;
+    if (!from || !p.spec.nodeName) return undefined;
+    const where =
+      from.node === p.spec.nodeName ? `replaced on ${from.node}` : `moved ${from.node} → ${p.spec.nodeName}`;
+    return `${owner}: ${where} (${from.pod} → ${p.metadata.name})`;
+  }
+}
+
 /** Node readiness and taints, as the kubelet and the node-lifecycle controller change them. */
 export function describeNodeChange(old: Node | undefined, now: Node): { source: string; message: string }[] {
   const out: { source: string; message: string }[] = [];
@@ -147,6 +178,20 @@ export async function startApiObservers(
     source: 'kube-apiserver',
     message: `pod ${podKey(p)} deleted${p.spec.nodeName ? ` (was on ${p.spec.nodeName})` : ''}${unseen ? ' (noticed on relist)' : ''}`,
   }));
+  const moves = new PodMoveTracker();
+  pods.addEventHandler({
+    onAdd: (p, initial) => {
+      if (!initial && p.spec.nodeName) narrateMove(moves.scheduled(p));
+    },
+    onUpdate: (old, now) => {
+      if (now.metadata.deletionTimestamp && !old.metadata.deletionTimestamp) moves.left(now);
+      if (now.spec.nodeName && !old.spec.nodeName) narrateMove(moves.scheduled(now));
+    },
+    onDelete: (p) => moves.left(p instanceof DeletedFinalStateUnknown ? p.obj : p),
+  });
+  function narrateMove(m: string | undefined): void {
+    if (m) timeline.add('observed', 'pod-move', m);
+  }
   const nodes = informer<Node>(cluster, 'nodes', runtime);
   watchObjects(nodes, timeline, describeNodeChange, (n) => ({
     source: 'kube-apiserver',
@@ -194,8 +239,10 @@ export async function startApiObservers(
 /** Events that say nothing in an emulator (images are not really pulled). */
 const QUIET_REASONS = new Set(['Pulling', 'Pulled']);
 
-function eventSource(e: Event): string {
-  return e.source?.component ?? e.reportingComponent ?? 'event';
+/** `kubelet/worker-2` for a node's events, the controller's or scheduler's name otherwise. */
+export function eventSource(e: Event): string {
+  const component = e.source?.component ?? e.reportingComponent ?? 'event';
+  return e.source?.host ? `${component}/${e.source.host}` : component;
 }
 
 function describeEvent(e: Event): string {

@@ -29,10 +29,10 @@ export const podDeleteDrill: Drill<DrillCluster> = {
 
     return {
       async setup() {
-        await createDeployment(c, { name: app, drill: DRILL, replicas: REPLICAS });
         ctx.action(`kubectl apply: Deployment ${app} with ${REPLICAS} nginx replicas`);
-        await c.k(['run', bare, '--image=nginx', `--labels=${DRILL_LABEL}=${DRILL},bare=${app}`]);
+        await createDeployment(c, { name: app, drill: DRILL, replicas: REPLICAS });
         ctx.action(`kubectl run ${bare} --image=nginx (a bare pod, no owner)`);
+        await c.k(['run', bare, '--image=nginx', `--labels=${DRILL_LABEL}=${DRILL},bare=${app}`]);
         await ctx.expect(
           `${REPLICAS} pods of the Deployment are Ready`,
           {
@@ -59,9 +59,10 @@ export const podDeleteDrill: Drill<DrillCluster> = {
             for (const p of before) originals.add(p.metadata.uid ?? '');
             victim = before[0];
             if (!victim) throw new Error(`no pod of ${app} to delete`);
+            // Narrated first: the cluster reacts while kubectl is still returning.
+            ctx.fault(`kubectl delete pod ${victim.metadata.name} (on ${victim.spec.nodeName})`);
             deletedAt = Date.now();
             await c.k(['delete', 'pod', victim.metadata.name ?? '', '--wait=false']);
-            ctx.fault(`kubectl delete pod ${victim.metadata.name} (on ${victim.spec.nodeName})`);
           },
           check: async () => {
             const replacement = await ctx.expect(
@@ -97,8 +98,8 @@ export const podDeleteDrill: Drill<DrillCluster> = {
         {
           title: 'delete a bare pod',
           inject: async () => {
-            await c.k(['delete', 'pod', bare, '--wait=false']);
             ctx.fault(`kubectl delete pod ${bare}`);
+            await c.k(['delete', 'pod', bare, '--wait=false']);
           },
           check: async () => {
             await ctx.expect(

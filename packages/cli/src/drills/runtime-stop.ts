@@ -40,8 +40,8 @@ export const runtimeStopDrill: Drill<DrillCluster> = {
 
     return {
       async setup() {
-        await createDeployment(c, { name: app, drill: DRILL, replicas: n });
         ctx.action(`kubectl apply: Deployment ${app} with ${n} nginx replicas`);
+        await createDeployment(c, { name: app, drill: DRILL, replicas: n });
         await ctx.expect(
           `${n} pods Ready`,
           { deadlineMs: 60_000, intervalMs: 250, describe: (p) => formatSpread(spread(p, workers)) },
@@ -73,8 +73,8 @@ export const runtimeStopDrill: Drill<DrillCluster> = {
               },
             );
             const bigger = 2 * n;
-            await scale(c, app, bigger);
             ctx.action(`kubectl scale deployment ${app} --replicas=${bigger}`);
+            await scale(c, app, bigger);
             const pods = await ctx.expect(
               `the other nodes take all ${bigger} pods`,
               { deadlineMs: 60_000, intervalMs: 250, describe: (p) => formatSpread(spread(p, workers)) },
@@ -109,8 +109,8 @@ export const runtimeStopDrill: Drill<DrillCluster> = {
         const now = spread(live(await podsOf(c, app)), workers);
         const biggest = n * Math.max(...now.values());
         ctx.say(`pods per node before scaling: ${formatSpread(now)}`);
-        await scale(c, app, biggest);
         ctx.action(`kubectl scale deployment ${app} --replicas=${biggest}`);
+        await scale(c, app, biggest);
         const pods = await ctx.expect(
           `${biggest} pods Ready`,
           { deadlineMs: 60_000, intervalMs: 250, describe: (p) => formatSpread(spread(p, workers)) },
