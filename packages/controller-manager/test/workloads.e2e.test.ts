@@ -9,7 +9,7 @@ import { TestCluster, waitFor } from '@kemu/testkit';
 import { WireClient } from '@kemu/wire';
 import { pods, startControllerManager, startScheduler, startSimNodes } from './helpers/e2e.js';
 
-const WORKERS = ['worker-0', 'worker-1', 'worker-2'];
+const WORKERS = ['worker-1', 'worker-2', 'worker-3'];
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -124,7 +124,7 @@ describe('workload controllers (cross-process)', () => {
     const perNode = Object.fromEntries(WORKERS.map((w) => [w, placed.filter((p) => p.node === w).length]));
     assert.deepEqual(
       perNode,
-      { 'worker-0': 3, 'worker-1': 3, 'worker-2': 3 },
+      { 'worker-1': 3, 'worker-2': 3, 'worker-3': 3 },
       JSON.stringify(placed.map((p) => p.node)),
     );
     assert.equal(placed.filter((p) => p.node === 'control-plane').length, 0);

@@ -76,7 +76,7 @@ export async function pods(c: TestCluster, selector: string, ns = 'default'): Pr
 }
 
 /**
- * Real sim kubelets: one process hosting `workers` nodes `<prefix>0…`, and, when asked, a second one
+ * Real sim kubelets: one process hosting `workers` nodes `<prefix>1…`, and, when asked, a second one
  * for a control-plane node tainted `node-role.kubernetes.io/control-plane:NoSchedule`. Resolves when
  * every node is Ready.
  */
@@ -97,7 +97,7 @@ export async function startSimNodes(
     '--root-dir',
     path.join(root, 'workers'),
   ]);
-  const names = Array.from({ length: opts.workers }, (_, i) => `${prefix}${i}`);
+  const names = Array.from({ length: opts.workers }, (_, i) => `${prefix}${i + 1}`);
   if (opts.controlPlane) {
     c.startComponent('kubelet-control-plane', COMPONENT_MAINS.kubelet, [
       ...common,
