@@ -161,8 +161,12 @@ describe('static pods and mirror pods with a real kubelet', () => {
       },
       { timeoutMs: 40_000, intervalMs: 200 },
     ).catch((err: unknown) => assert.fail(`${String(err)}\n${c.dumpLogs()}`));
-    const res = await fetch(`http://${p.status?.podIP}:8080/`);
-    assert.match(await res.text(), /Welcome to nginx!/);
+    // Ready without a readiness probe means started, not yet listening: wait for the page as a client would.
+    const page = await waitFor('the static nginx answering', async () => {
+      const res = await fetch(`http://${p.status?.podIP}:8080/`);
+      return res.ok ? res.text() : undefined;
+    });
+    assert.match(page, /Welcome to nginx!/);
     // The static pod is reachable under its mirror name for exec and logs.
     assert.equal(await c.k(['exec', `web-${NODE}`, '--', 'sh', '-c', 'echo $KEMU_POD_NAME']), `web-${NODE}\n`);
     assert.match(await c.k(['logs', `web-${NODE}`]), /GET \/ HTTP\/1\.1" 200/);
