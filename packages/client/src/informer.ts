@@ -41,7 +41,11 @@ export interface InformerOptions<T extends KubeObject> {
   indexers?: Record<string, IndexFunc<T>>;
   /** Every so often, onUpdate(obj, obj) for every cached object (0/absent: never). */
   resyncPeriodMs?: number;
-  /** List in pages of this many (absent: one request). */
+  /**
+   * List in pages of this many (default 500, as client-go's reflector; 0: one request). A paged list
+   * is a consistent read from etcd: the apiserver serves lists with a resourceVersion from its watch
+   * cache in one piece, which for tens of thousands of objects would exceed a wire frame.
+   */
   pageSize?: number;
   /** Delay between failed list/watch attempts: exponential with jitter (default 800 ms → 30 s, like client-go). */
   backoff?: { initialDelayMs?: number; maxDelayMs?: number };
@@ -50,6 +54,9 @@ export interface InformerOptions<T extends KubeObject> {
 }
 
 type Phase = 'idle' | 'running' | 'stopped';
+
+/** client-go's reflector page size. */
+const DEFAULT_PAGE_SIZE = 500;
 
 export class SharedIndexInformer<T extends KubeObject = KubeObject> {
   readonly store: Indexer<T>;
@@ -81,7 +88,7 @@ export class SharedIndexInformer<T extends KubeObject = KubeObject> {
     this.selector = opts.selector ?? {};
     this.resyncPeriodMs = opts.resyncPeriodMs ?? 0;
     if (this.resyncPeriodMs < 0) throw new ClientConfigError('resyncPeriodMs must be >= 0');
-    this.pageSize = opts.pageSize;
+    this.pageSize = opts.pageSize === 0 ? undefined : (opts.pageSize ?? DEFAULT_PAGE_SIZE);
     this.backoff = new Backoff(opts.random, {
       initialDelayMs: opts.backoff?.initialDelayMs ?? 800,
       maxDelayMs: opts.backoff?.maxDelayMs ?? 30_000,
@@ -207,7 +214,7 @@ export class SharedIndexInformer<T extends KubeObject = KubeObject> {
     do {
       const page = await this.lw.list(
         cont === undefined
-          ? { ...base, limit: this.pageSize }
+          ? { ...this.selector, limit: this.pageSize }
           : { ...this.selector, limit: this.pageSize, continue: cont },
       );
       all.push(...page.items);
