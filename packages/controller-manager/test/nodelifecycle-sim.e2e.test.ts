@@ -98,6 +98,9 @@ test('sim kubelet: frozen heartbeats → Unknown, taints, eviction after tolerat
       ),
     );
 
+    // Sim nodes spread their first Lease write over one renew interval: freeze only once it exists.
+    const leases = api.resource<Lease>('leases.coordination.k8s.io', { namespace: 'kube-node-lease' });
+    await waitFor(`${victimNode} Lease`, async () => (await leases.get(victimNode)).spec?.renewTime !== undefined);
     const res = await fetch(`${admin}/heartbeats/freeze?node=${victimNode}`, { method: 'POST' });
     assert.equal(res.status, 200, await res.text());
     const frozenAt = Date.now();
